@@ -1,0 +1,302 @@
+/**
+ * The only code that knows the frame layout (SPEC.md "Framing").
+ *
+ * A ZeroMQ message (after the routing envelope) is 2N frames: header_1, body_1, ..., header_N, body_N.
+ * A header is a msgpack array ["ZP", version, typeCode, ...fields]; a body is raw bytes, empty for
+ * types that carry none. Fixed pairs keep batching unambiguous: no frame's meaning depends on another's.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { ProtocolError } from './errors.ts';
+import {
+  ERROR_CODES,
+  Limits,
+  MessageCode,
+  PROTOCOL_VERSION,
+  RST_CODES,
+  SIGNATURE,
+  SUPPORTED_VERSIONS,
+  type ErrorCode,
+  type HeaderList,
+  type Message,
+  type RstCode,
+} from './messages.ts';
+
+export const EMPTY_BODY: Buffer = Buffer.alloc(0);
+
+const encoder = new Encoder({ ignoreUndefined: false });
+const decoder = new Decoder({
+  maxStrLength: Limits.maxHeaderBytes,
+  maxBinLength: Limits.maxHeaderBytes,
+  maxArrayLength: Limits.maxHeaderFields * 2 + 16,
+  maxMapLength: 256,
+  maxExtLength: 0,
+});
+
+const TYPE_BY_CODE: (Message['type'] | undefined)[] = [];
+for (const [name, code] of Object.entries(MessageCode)) TYPE_BY_CODE[code] = name as Message['type'];
+
+function packHeader(fields: unknown[]): Buffer {
+  const bytes = encoder.encode(fields);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The header fields of a message, in wire order (after signature, version, type). */
+function headerFields(m: Message): unknown[] {
+  switch (m.type) {
+    case 'HELLO':
+      return [m.nonce, m.workerId, m.epoch, m.versions, m.pool, m.capacity, m.window, m.meta];
+    case 'WELCOME':
+      return [m.nonce, m.routerId, m.epoch, m.version, m.heartbeatMs, m.window, m.maxFrame];
+    case 'CREDIT':
+      return [m.credit];
+    case 'HEARTBEAT':
+      return [m.epoch];
+    case 'DRAIN':
+      return [m.lastStream];
+    case 'BYE':
+      return [m.reason];
+    case 'REQ':
+      return [m.stream, m.seq, m.method, m.scheme, m.authority, m.path, m.headers, m.remote, m.requestId, m.timeoutMs, m.fin];
+    case 'DATA':
+      return [m.stream, m.seq, m.fin];
+    case 'RES':
+      return [m.stream, m.seq, m.status, m.headers, m.fin];
+    case 'WINDOW':
+      return [m.stream, m.seq, m.increment];
+    case 'RST':
+      return [m.stream, m.code, m.message];
+    case 'ERROR':
+      return [m.code, m.message];
+  }
+}
+
+/** Appends the two frames of `m` to `frames` (so a caller can batch several messages into one send). */
+export function encodeInto(frames: Buffer[], m: Message): void {
+  frames.push(packHeader([SIGNATURE, PROTOCOL_VERSION, MessageCode[m.type], ...headerFields(m)]));
+  const body = m.type === 'REQ' || m.type === 'DATA' || m.type === 'RES' ? m.body : EMPTY_BODY;
+  frames.push(body);
+}
+
+/** The two frames [header, body] of one message. */
+export function encode(m: Message): Buffer[] {
+  const frames: Buffer[] = [];
+  encodeInto(frames, m);
+  return frames;
+}
+
+/** Reads typed fields from a decoded header array; every failure names the field. */
+class FieldReader {
+  stream: number | undefined;
+  constructor(
+    private readonly h: unknown[],
+    private readonly typeCode: number,
+  ) {}
+
+  private fail(field: string, why: string): never {
+    throw new ProtocolError('ZP_ERR_FIELD', `${field}: ${why}`, { field, stream: this.stream, typeCode: this.typeCode });
+  }
+
+  private at(i: number, field: string): unknown {
+    if (i >= this.h.length) this.fail(field, 'missing');
+    return this.h[i];
+  }
+
+  uint(i: number, field: string, max: number = Limits.maxUint32, min = 0): number {
+    const v = this.at(i, field);
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(field, 'not an integer');
+    if (v < min || v > max) this.fail(field, `out of range ${min}..${max}`);
+    return v;
+  }
+
+  int(i: number, field: string, min: number, max: number): number {
+    return this.uint(i, field, max, min);
+  }
+
+  streamId(i: number): number {
+    const s = this.uint(i, 'stream', Limits.maxUint32, 1);
+    this.stream = s;
+    return s;
+  }
+
+  str(i: number, field: string, maxLength: number = Limits.maxIdLength, minLength = 0): string {
+    const v = this.at(i, field);
+    if (typeof v !== 'string') this.fail(field, 'not a string');
+    if (v.length > maxLength) this.fail(field, `longer than ${maxLength}`);
+    if (v.length < minLength) this.fail(field, 'empty');
+    return v;
+  }
+
+  bool(i: number, field: string): boolean {
+    const v = this.at(i, field);
+    if (typeof v !== 'boolean') this.fail(field, 'not a boolean');
+    return v;
+  }
+
+  headers(i: number, field: string): HeaderList {
+    const v = this.at(i, field);
+    if (!Array.isArray(v)) this.fail(field, 'not an array');
+    if (v.length % 2 !== 0) this.fail(field, 'odd number of name/value elements');
+    if (v.length > Limits.maxHeaderFields * 2) this.fail(field, `more than ${Limits.maxHeaderFields} fields`);
+    for (let k = 0; k < v.length; k++) {
+      if (typeof v[k] !== 'string') this.fail(field, `element ${k} not a string`);
+    }
+    return v as HeaderList;
+  }
+
+  versions(i: number, field: string): number[] {
+    const v = this.at(i, field);
+    if (!Array.isArray(v) || v.length === 0 || v.length > 16) this.fail(field, 'not an array of 1..16 versions');
+    for (const x of v) {
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > 0xffff) this.fail(field, 'version not an integer 1..65535');
+    }
+    return v as number[];
+  }
+
+  meta(i: number, field: string): Record<string, string> {
+    const v = this.at(i, field);
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) this.fail(field, 'not a map');
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof val !== 'string') this.fail(field, `value of "${k}" not a string`);
+      out[k] = val;
+    }
+    return out;
+  }
+
+  oneOf<T extends string>(i: number, field: string, allowed: readonly T[]): T {
+    const v = this.str(i, field, 64);
+    if (!(allowed as readonly string[]).includes(v)) this.fail(field, `"${v}" is not one of ${allowed.join(', ')}`);
+    return v as T;
+  }
+}
+
+/** Decodes one (header, body) pair. Throws ProtocolError on anything malformed. */
+export function decodeMessage(header: Buffer, body: Buffer): Message {
+  if (header.length > Limits.maxHeaderBytes) throw new ProtocolError('ZP_ERR_HEADER_TOO_LARGE', `${header.length} bytes`);
+  if (body.length > Limits.maxBodyBytes) throw new ProtocolError('ZP_ERR_BODY_TOO_LARGE', `${body.length} bytes`);
+  let h: unknown;
+  try {
+    h = decoder.decode(header);
+  } catch (err) {
+    throw new ProtocolError('ZP_ERR_MSGPACK', (err as Error).message);
+  }
+  if (!Array.isArray(h) || h.length < 3) throw new ProtocolError('ZP_ERR_HEADER_SHAPE');
+  if (h[0] !== SIGNATURE) throw new ProtocolError('ZP_ERR_SIGNATURE');
+  const version = h[1];
+  const code = h[2];
+  if (typeof code !== 'number' || !Number.isInteger(code)) throw new ProtocolError('ZP_ERR_HEADER_SHAPE', 'type is not an integer');
+  const type = TYPE_BY_CODE[code];
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new ProtocolError('ZP_ERR_HEADER_SHAPE', 'version is not a positive integer');
+  }
+  // HELLO keeps its version-1 layout in every version so any router can read the offered versions.
+  if (type !== 'HELLO' && !SUPPORTED_VERSIONS.includes(version)) {
+    throw new ProtocolError('ZP_ERR_VERSION', `version ${version}`, { typeCode: code });
+  }
+  if (type === undefined) throw new ProtocolError('ZP_ERR_UNKNOWN_TYPE', `type ${code}`, { typeCode: code });
+  const r = new FieldReader(h, code);
+  const m = readFields(type, r, body);
+  if (body.length > 0 && type !== 'REQ' && type !== 'DATA' && type !== 'RES') {
+    throw new ProtocolError('ZP_ERR_UNEXPECTED_BODY', `${type} with ${body.length} body bytes`, { typeCode: code });
+  }
+  return m;
+}
+
+function readFields(type: Message['type'], r: FieldReader, body: Buffer): Message {
+  const F = 3; // first field index
+  switch (type) {
+    case 'HELLO':
+      return {
+        type,
+        nonce: r.uint(F, 'nonce'),
+        workerId: r.str(F + 1, 'workerId', Limits.maxIdLength, 1),
+        epoch: r.str(F + 2, 'epoch', Limits.maxIdLength, 1),
+        versions: r.versions(F + 3, 'versions'),
+        pool: r.str(F + 4, 'pool', Limits.maxIdLength, 1),
+        capacity: r.uint(F + 5, 'capacity', 1_000_000),
+        window: r.uint(F + 6, 'window', Limits.maxWindow, 1),
+        meta: r.meta(F + 7, 'meta'),
+      };
+    case 'WELCOME':
+      return {
+        type,
+        nonce: r.uint(F, 'nonce'),
+        routerId: r.str(F + 1, 'routerId', Limits.maxIdLength, 1),
+        epoch: r.str(F + 2, 'epoch', Limits.maxIdLength, 1),
+        version: r.uint(F + 3, 'version', 0xffff, 1),
+        heartbeatMs: r.uint(F + 4, 'heartbeatMs', 3_600_000, 10),
+        window: r.uint(F + 5, 'window', Limits.maxWindow, 1),
+        maxFrame: r.uint(F + 6, 'maxFrame', Limits.maxBodyBytes, 1024),
+      };
+    case 'CREDIT':
+      return { type, credit: r.int(F, 'credit', -1_000_000, 1_000_000) };
+    case 'HEARTBEAT':
+      return { type, epoch: r.str(F, 'epoch', Limits.maxIdLength, 1) };
+    case 'DRAIN':
+      return { type, lastStream: r.uint(F, 'lastStream') };
+    case 'BYE':
+      return { type, reason: r.str(F, 'reason', 1024) };
+    case 'REQ':
+      return {
+        type,
+        stream: r.streamId(F),
+        seq: r.uint(F + 1, 'seq'),
+        method: r.str(F + 2, 'method', 64, 1),
+        scheme: r.str(F + 3, 'scheme', 16, 1),
+        authority: r.str(F + 4, 'authority', 1024),
+        path: r.str(F + 5, 'path', Limits.maxHeaderBytes, 1),
+        headers: r.headers(F + 6, 'headers'),
+        remote: r.str(F + 7, 'remote', 128),
+        requestId: r.str(F + 8, 'requestId', 200),
+        timeoutMs: r.uint(F + 9, 'timeoutMs'),
+        fin: r.bool(F + 10, 'fin'),
+        body,
+      };
+    case 'DATA':
+      return { type, stream: r.streamId(F), seq: r.uint(F + 1, 'seq'), fin: r.bool(F + 2, 'fin'), body };
+    case 'RES':
+      return {
+        type,
+        stream: r.streamId(F),
+        seq: r.uint(F + 1, 'seq'),
+        status: r.uint(F + 2, 'status', 999, 100),
+        headers: r.headers(F + 3, 'headers'),
+        fin: r.bool(F + 4, 'fin'),
+        body,
+      };
+    case 'WINDOW':
+      return { type, stream: r.streamId(F), seq: r.uint(F + 1, 'seq'), increment: r.uint(F + 2, 'increment', Limits.maxWindow, 1) };
+    case 'RST':
+      return { type, stream: r.streamId(F), code: r.oneOf<RstCode>(F + 1, 'code', RST_CODES), message: r.str(F + 2, 'message', 1024) };
+    case 'ERROR':
+      return { type, code: r.oneOf<ErrorCode>(F, 'code', ERROR_CODES), message: r.str(F + 1, 'message', 1024) };
+  }
+}
+
+/** Receives what a ZeroMQ message decodes to, pair by pair: a bad pair does not spoil its neighbours. */
+export interface DecodeSink {
+  message(m: Message): void;
+  error(e: ProtocolError): void;
+}
+
+/** Decodes all pairs of one ZeroMQ message (envelope already removed). */
+export function decodeFrames(frames: Buffer[], sink: DecodeSink): void {
+  const n = frames.length;
+  if (n === 0 || n % 2 !== 0 || n > Limits.maxPairsPerMessage * 2) {
+    sink.error(new ProtocolError('ZP_ERR_FRAME_COUNT', `${n} frames`));
+    return;
+  }
+  for (let i = 0; i < n; i += 2) {
+    let m: Message;
+    try {
+      m = decodeMessage(frames[i]!, frames[i + 1]!);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        sink.error(err);
+        continue;
+      }
+      throw err;
+    }
+    sink.message(m);
+  }
+}
