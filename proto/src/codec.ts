@@ -5,8 +5,8 @@
  * A header is a msgpack array ["ZP", version, typeCode, ...fields]; a body is raw bytes, empty for
  * types that carry none. Fixed pairs keep batching unambiguous: no frame's meaning depends on another's.
  */
-import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ProtocolError } from './errors.ts';
+import { HeaderWriter, MsgpackError, unpackHeader, type UnpackLimits } from './msgpack.ts';
 import {
   ERROR_CODES,
   Limits,
@@ -23,58 +23,135 @@ import {
 
 export const EMPTY_BODY: Buffer = Buffer.alloc(0);
 
-const encoder = new Encoder({ ignoreUndefined: false });
-const decoder = new Decoder({
-  maxStrLength: Limits.maxHeaderBytes,
-  maxBinLength: Limits.maxHeaderBytes,
+/** SPEC §8.1 step 3: what a header frame may contain before any field is looked at. */
+const UNPACK_LIMITS: UnpackLimits = {
   maxArrayLength: Limits.maxHeaderFields * 2 + 16,
   maxMapLength: 256,
-  maxExtLength: 0,
-});
+  maxDepth: 32,
+};
 
-const TYPE_BY_CODE: (Message['type'] | undefined)[] = [];
-for (const [name, code] of Object.entries(MessageCode)) TYPE_BY_CODE[code] = name as Message['type'];
+/** fixstr "ZP": the signature, already msgpack-encoded. */
+const SIGNATURE_BYTES: readonly number[] = [0xa2, 0x5a, 0x50];
 
-function packHeader(fields: unknown[]): Buffer {
-  const bytes = encoder.encode(fields);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const TYPE_BY_CODE: readonly (Message['type'] | undefined)[] = (() => {
+  const byCode: (Message['type'] | undefined)[] = [];
+  for (const [name, code] of Object.entries(MessageCode)) byCode[code] = name as Message['type'];
+  return byCode;
+})();
+
+/** A size guess for the header (ASCII assumed; the writer grows if it is short). */
+function estimateHeaderBytes(m: Message): number {
+  let n = 64;
+  if (m.type === 'REQ') n += m.method.length + m.authority.length + m.path.length + m.remote.length + m.requestId.length;
+  if (m.type === 'REQ' || m.type === 'RES') for (const h of m.headers) n += h.length + 2;
+  return n;
 }
 
-/** The header fields of a message, in wire order (after signature, version, type). */
-function headerFields(m: Message): unknown[] {
+/** The array header and the three elements every header starts with: "ZP", version, type code. */
+function startHeader(w: HeaderWriter, m: Message, fieldCount: number): void {
+  w.arrayHeader(3 + fieldCount);
+  w.raw(SIGNATURE_BYTES);
+  w.num(PROTOCOL_VERSION);
+  w.num(MessageCode[m.type]);
+}
+
+/** Writes the header of `m`: ["ZP", version, code, ...fields in wire order (SPEC §4.1)]. */
+function packHeader(m: Message): Buffer {
+  const w = new HeaderWriter(estimateHeaderBytes(m));
   switch (m.type) {
     case 'HELLO':
-      return [m.nonce, m.workerId, m.epoch, m.versions, m.pool, m.capacity, m.window, m.meta];
+      startHeader(w, m, 8);
+      w.num(m.nonce);
+      w.str(m.workerId);
+      w.str(m.epoch);
+      w.numArray(m.versions);
+      w.str(m.pool);
+      w.num(m.capacity);
+      w.num(m.window);
+      w.strMap(m.meta);
+      break;
     case 'WELCOME':
-      return [m.nonce, m.routerId, m.epoch, m.version, m.heartbeatMs, m.window, m.maxFrame];
+      startHeader(w, m, 7);
+      w.num(m.nonce);
+      w.str(m.routerId);
+      w.str(m.epoch);
+      w.num(m.version);
+      w.num(m.heartbeatMs);
+      w.num(m.window);
+      w.num(m.maxFrame);
+      break;
     case 'CREDIT':
-      return [m.credit];
+      startHeader(w, m, 1);
+      w.num(m.credit);
+      break;
     case 'HEARTBEAT':
-      return [m.epoch];
+      startHeader(w, m, 1);
+      w.str(m.epoch);
+      break;
     case 'DRAIN':
-      return [m.lastStream];
+      startHeader(w, m, 1);
+      w.num(m.lastStream);
+      break;
     case 'BYE':
-      return [m.reason];
+      startHeader(w, m, 1);
+      w.str(m.reason);
+      break;
     case 'REQ':
-      return [m.stream, m.seq, m.method, m.scheme, m.authority, m.path, m.headers, m.remote, m.requestId, m.timeoutMs, m.fin];
+      startHeader(w, m, 11);
+      w.num(m.stream);
+      w.num(m.seq);
+      w.str(m.method);
+      w.str(m.scheme);
+      w.str(m.authority);
+      w.str(m.path);
+      w.strArray(m.headers);
+      w.str(m.remote);
+      w.str(m.requestId);
+      w.num(m.timeoutMs);
+      w.bool(m.fin);
+      break;
     case 'DATA':
-      return [m.stream, m.seq, m.fin];
+      startHeader(w, m, 3);
+      w.num(m.stream);
+      w.num(m.seq);
+      w.bool(m.fin);
+      break;
     case 'RES':
-      return [m.stream, m.seq, m.status, m.headers, m.fin];
+      startHeader(w, m, 5);
+      w.num(m.stream);
+      w.num(m.seq);
+      w.num(m.status);
+      w.strArray(m.headers);
+      w.bool(m.fin);
+      break;
     case 'WINDOW':
-      return [m.stream, m.seq, m.increment];
+      startHeader(w, m, 3);
+      w.num(m.stream);
+      w.num(m.seq);
+      w.num(m.increment);
+      break;
     case 'RST':
-      return [m.stream, m.code, m.message];
+      startHeader(w, m, 3);
+      w.num(m.stream);
+      w.str(m.code);
+      w.str(m.message);
+      break;
     case 'ERROR':
-      return [m.code, m.message];
+      startHeader(w, m, 2);
+      w.str(m.code);
+      w.str(m.message);
+      break;
   }
+  return w.finish();
 }
 
-/** Appends the two frames of `m` to `frames` (so a caller can batch several messages into one send). */
+/**
+ * Appends the two frames of `m` to `frames` (so a caller can batch several messages into one send).
+ * It does not validate `m`: the types say what is allowed, and the receiver's decoder checks ranges.
+ */
 export function encodeInto(frames: Buffer[], m: Message): void {
-  frames.push(packHeader([SIGNATURE, PROTOCOL_VERSION, MessageCode[m.type], ...headerFields(m)]));
-  const body = m.type === 'REQ' || m.type === 'DATA' || m.type === 'RES' ? m.body : EMPTY_BODY;
-  frames.push(body);
+  frames.push(packHeader(m));
+  frames.push(m.type === 'REQ' || m.type === 'DATA' || m.type === 'RES' ? m.body : EMPTY_BODY);
 }
 
 /** The two frames [header, body] of one message. */
@@ -118,10 +195,14 @@ class FieldReader {
     return s;
   }
 
+  /** Length limits are in UTF-8 bytes (SPEC §3), so every language checks the same thing. */
   str(i: number, field: string, maxLength: number = Limits.maxIdLength, minLength = 0): string {
     const v = this.at(i, field);
     if (typeof v !== 'string') this.fail(field, 'not a string');
-    if (v.length > maxLength) this.fail(field, `longer than ${maxLength}`);
+    // UTF-8 bytes >= UTF-16 units and <= 3 per unit: only measure bytes when the cheap bounds disagree.
+    if (v.length > maxLength || (v.length * 3 > maxLength && Buffer.byteLength(v, 'utf8') > maxLength)) {
+      this.fail(field, `longer than ${maxLength} bytes`);
+    }
     if (v.length < minLength) this.fail(field, 'empty');
     return v;
   }
@@ -173,12 +254,12 @@ class FieldReader {
 /** Decodes one (header, body) pair. Throws ProtocolError on anything malformed. */
 export function decodeMessage(header: Buffer, body: Buffer): Message {
   if (header.length > Limits.maxHeaderBytes) throw new ProtocolError('ZP_ERR_HEADER_TOO_LARGE', `${header.length} bytes`);
-  if (body.length > Limits.maxBodyBytes) throw new ProtocolError('ZP_ERR_BODY_TOO_LARGE', `${body.length} bytes`);
   let h: unknown;
   try {
-    h = decoder.decode(header);
+    h = unpackHeader(header, UNPACK_LIMITS);
   } catch (err) {
-    throw new ProtocolError('ZP_ERR_MSGPACK', (err as Error).message);
+    if (err instanceof MsgpackError) throw new ProtocolError('ZP_ERR_MSGPACK', err.message);
+    throw err;
   }
   if (!Array.isArray(h) || h.length < 3) throw new ProtocolError('ZP_ERR_HEADER_SHAPE');
   if (h[0] !== SIGNATURE) throw new ProtocolError('ZP_ERR_SIGNATURE');
@@ -196,8 +277,12 @@ export function decodeMessage(header: Buffer, body: Buffer): Message {
   if (type === undefined) throw new ProtocolError('ZP_ERR_UNKNOWN_TYPE', `type ${code}`, { typeCode: code });
   const r = new FieldReader(h, code);
   const m = readFields(type, r, body);
+  // Body limits are checked after the header so the error can name the stream (the receiver resets it).
+  if (body.length > Limits.maxBodyBytes) {
+    throw new ProtocolError('ZP_ERR_BODY_TOO_LARGE', `${body.length} bytes`, { typeCode: code, stream: r.stream });
+  }
   if (body.length > 0 && type !== 'REQ' && type !== 'DATA' && type !== 'RES') {
-    throw new ProtocolError('ZP_ERR_UNEXPECTED_BODY', `${type} with ${body.length} body bytes`, { typeCode: code });
+    throw new ProtocolError('ZP_ERR_UNEXPECTED_BODY', `${type} with ${body.length} body bytes`, { typeCode: code, stream: r.stream });
   }
   return m;
 }
