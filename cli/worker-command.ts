@@ -1,0 +1,83 @@
+/**
+ * `zeroproxy worker`: connects to one or more routers and serves either an existing HTTP server
+ * (--forward, the undici bridge) or a fetch-style handler module (--handler).
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { tsImport } from 'tsx/esm/api';
+import { createBridge, createWorker, WORKER_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
+import { collectEndpoints, parseInteger, parseUrl } from './parse.ts';
+
+interface WorkerFlags {
+  connect?: string[];
+  forward?: URL;
+  handler?: string;
+  capacity: number;
+  pool: string;
+  id?: string;
+  window: number;
+  drainTimeout: number;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Loads a module whose default export is a fetch-style handler; anything else is a usage error. */
+async function loadHandler(path: string, cmd: Command): Promise<FetchHandler> {
+  const absolute = resolve(process.cwd(), path);
+  const url = pathToFileURL(absolute).href;
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(url)) as { default?: unknown };
+  } catch (err) {
+    // A .ts file outside an ESM package is compiled as CommonJS by tsx and cannot be import()ed
+    // from here; tsx's own loader handles that case.
+    try {
+      mod = (await tsImport(url, import.meta.url)) as { default?: unknown };
+    } catch {
+      cmd.error(`error: cannot load handler module ${absolute}: ${(err as Error).message.split('\n')[0]}`, { exitCode: 2 });
+    }
+  }
+  // CommonJS interop: `export default` compiled to CJS arrives as { default: { default: fn } }.
+  const inner = mod.default as { default?: unknown } | undefined;
+  if (typeof mod.default !== 'function' && inner && typeof inner === 'object' && typeof inner.default === 'function') mod = inner;
+  if (typeof mod.default !== 'function') {
+    cmd.error(`error: handler module ${absolute} has no default export function (request, ctx) => Response`, { exitCode: 2 });
+  }
+  return mod.default as FetchHandler;
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('serve requests from zeroproxy routers: bridge an HTTP server or run a fetch-style handler')
+    .requiredOption('--connect <endpoint[,endpoint...]>', 'router endpoint(s), e.g. tcp://127.0.0.1:5555', collectEndpoints)
+    .addOption(new Option('--forward <url>', 'forward every request to this HTTP server').argParser(parseUrl).conflicts('handler'))
+    .addOption(new Option('--handler <module>', 'module whose default export is (request, ctx) => Response').conflicts('forward'))
+    .option('--capacity <n>', 'concurrent requests per router', parseInteger(1, 1_000_000), WORKER_DEFAULTS.capacity)
+    .option('--pool <name>', 'pool this worker serves', WORKER_DEFAULTS.pool)
+    .option('--id <id>', 'worker id (default <hostname>/<pid>/<random>)')
+    .option('--window <bytes>', 'request-body window per stream', parseInteger(1024, 0x7fffffff), WORKER_DEFAULTS.window)
+    .option('--drain-timeout <ms>', 'time in-flight requests get on shutdown', parseInteger(0, 2 ** 31 - 1), WORKER_DEFAULTS.drainTimeoutMs)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .action(async (flags: WorkerFlags, cmd: Command) => {
+      if (!flags.forward && !flags.handler) cmd.error('error: one of --forward <url> or --handler <module> is required', { exitCode: 2 });
+      const logger = pino({ level: flags.logLevel });
+      const handler = flags.handler ? await loadHandler(flags.handler, cmd) : undefined;
+      const bridge = flags.forward ? createBridge({ target: flags.forward, connections: flags.capacity, logger }) : undefined;
+      const worker = createWorker({
+        connect: flags.connect!,
+        ...(handler ? { handler } : { onStream: bridge!.onStream }),
+        capacity: flags.capacity,
+        pool: flags.pool,
+        ...(flags.id !== undefined ? { id: flags.id } : {}),
+        window: flags.window,
+        drainTimeoutMs: flags.drainTimeout,
+        logger,
+        handleSignals: true,
+      });
+      logger.debug({ workerId: worker.id }, 'worker created');
+    });
+}

@@ -1,0 +1,6 @@
+/** zeroproxy worker SDK: public API. */
+export { createWorker, defaultWorkerId, WORKER_DEFAULTS, type Worker, type WorkerOptions } from './worker.ts';
+export { fetchHandlerToStreamHandler, type FetchContext, type FetchHandler } from './fetch-handler.ts';
+export { flattenHeaders, type ResponseHeaders, type Stream, type StreamHandler } from './stream.ts';
+export { createBridge, stripHopByHop, type Bridge, type BridgeOptions } from './bridge.ts';
+export { StreamResetError, StreamStateError, type StreamEndCode } from './errors.ts';

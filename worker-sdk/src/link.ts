@@ -1,0 +1,410 @@
+/**
+ * One worker ↔ router relationship (SPEC.md §4–§6): the HELLO loop, the registration (router id,
+ * epoch, heartbeat interval, windows), liveness, restart detection, credit, drain and this router's
+ * streams. Credit and streams are per link; capacity is per link.
+ */
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+  type Data,
+  type ErrorMessage,
+  type Message,
+  type ProtocolError,
+  type Req,
+  type Rst,
+  type Welcome,
+} from '../../proto/src/index.ts';
+import type { StreamEndCode } from './errors.ts';
+import { StreamImpl, type StreamHandler, type StreamOwner } from './stream.ts';
+
+const HELLO_BACKOFF_START_MS = 100;
+const HELLO_BACKOFF_MAX_MS = 5000;
+/** A router silent for this many heartbeat intervals is dead (SPEC.md §4). */
+const LIVENESS_INTERVALS = 3;
+/** Stream ids remembered after they end, so late frames are dropped instead of answered. */
+const RECENTLY_CLOSED_LIMIT = 4096;
+/** At most one decode-error log line per router per this many ms. */
+const DECODE_LOG_INTERVAL_MS = 5000;
+
+export interface LinkOptions {
+  endpoint: string;
+  workerId: string;
+  epoch: string;
+  pool: string;
+  capacity: number;
+  window: number;
+  meta: Record<string, string>;
+  logger: Logger;
+  send(endpoint: string, m: Message): void;
+  /** Asks the transport to call beforeFlush for this router at the end of the turn. */
+  touch(endpoint: string): void;
+  onStream: StreamHandler;
+  /** Called on every WELCOME that registers this worker. */
+  onRegistered(link: RouterLink): void;
+}
+
+interface Session {
+  routerId: string;
+  epoch: string;
+  heartbeatMs: number;
+  window: number;
+  maxFrame: number;
+}
+
+type LinkState = 'hello' | 'ready' | 'closed';
+
+export class RouterLink implements StreamOwner {
+  readonly endpoint: string;
+  private state: LinkState = 'hello';
+  private nonce = 0;
+  private helloDelay = HELLO_BACKOFF_START_MS;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private session: Session | null = null;
+  private streams = new Map<number, StreamImpl>();
+  private readonly recentlyClosed = new Set<number>();
+  private pendingCredit = 0;
+  private draining = false;
+  private lastStream = 0;
+  private sentSinceTick = false;
+  private silentTicks = 0;
+  private decodeErrors = 0;
+  private decodeLoggedAt = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly o: LinkOptions) {
+    this.endpoint = o.endpoint;
+    this.log = o.logger;
+  }
+
+  get registered(): boolean {
+    return this.state === 'ready';
+  }
+  get routerId(): string | undefined {
+    return this.session?.routerId;
+  }
+  get inFlight(): number {
+    return this.streams.size;
+  }
+
+  // StreamOwner: what this link's streams use.
+  get maxFrame(): number {
+    return this.session?.maxFrame ?? 256 * 1024;
+  }
+  get sendWindow(): number {
+    return this.session?.window ?? 0;
+  }
+  get recvWindow(): number {
+    return this.o.window;
+  }
+
+  send(m: Message): void {
+    this.sentSinceTick = true;
+    this.o.send(this.endpoint, m);
+  }
+
+  start(): void {
+    this.startHelloLoop();
+  }
+
+  // ---- handshake ---------------------------------------------------------------------------
+
+  private startHelloLoop(): void {
+    this.state = 'hello';
+    this.session = null;
+    this.nonce = randomInt(0, 0xffffffff);
+    this.helloDelay = HELLO_BACKOFF_START_MS;
+    this.stopTimers();
+    this.sendHello();
+  }
+
+  private sendHello(): void {
+    if (this.state !== 'hello') return;
+    this.log.debug({ router: this.endpoint, nonce: this.nonce, retryInMs: this.helloDelay }, 'HELLO sent');
+    this.send({
+      type: 'HELLO',
+      nonce: this.nonce,
+      workerId: this.o.workerId,
+      epoch: this.o.epoch,
+      versions: [...SUPPORTED_VERSIONS],
+      pool: this.o.pool,
+      capacity: this.o.capacity,
+      window: this.o.window,
+      meta: this.o.meta,
+    });
+    // Sends before the ZeroMQ handshake fail with EHOSTUNREACH: repeat with backoff until WELCOME.
+    this.helloTimer = setTimeout(() => this.sendHello(), this.helloDelay);
+    this.helloDelay = Math.min(this.helloDelay * 2, HELLO_BACKOFF_MAX_MS);
+  }
+
+  private onWelcome(m: Welcome): void {
+    if (m.nonce !== this.nonce) return; // an answer to an older HELLO loop
+    if (this.state === 'ready') {
+      // A repeat of the WELCOME for a repeated HELLO changes nothing; a new epoch is a restart.
+      if (m.epoch !== this.session!.epoch) this.routerGone('router restarted', 'warn');
+      return;
+    }
+    if (this.state !== 'hello') return;
+    if (m.version !== PROTOCOL_VERSION) {
+      this.log.error({ router: this.endpoint, version: m.version }, 'router chose a protocol version this worker does not speak');
+      return;
+    }
+    clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
+    this.session = { routerId: m.routerId, epoch: m.epoch, heartbeatMs: m.heartbeatMs, window: m.window, maxFrame: m.maxFrame };
+    this.state = 'ready';
+    this.pendingCredit = 0;
+    this.silentTicks = 0;
+    this.recentlyClosed.clear();
+    this.heartbeatTimer = setInterval(() => this.tick(), m.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.log.info({ router: this.endpoint, workerId: this.o.workerId, routerId: m.routerId, heartbeatMs: m.heartbeatMs }, 'worker registered');
+    if (this.draining) {
+      // close() ran during the handshake: tell the router at once that nothing is accepted.
+      this.send({ type: 'DRAIN', lastStream: this.lastStream });
+    }
+    this.o.onRegistered(this);
+  }
+
+  /** Liveness (SPEC.md §4): any message counts; HEARTBEAT only on an idle link. */
+  private tick(): void {
+    if (this.state !== 'ready') return;
+    this.silentTicks++;
+    if (this.silentTicks > LIVENESS_INTERVALS) {
+      this.routerGone(`router silent for ${LIVENESS_INTERVALS} heartbeat intervals`, 'warn');
+      return;
+    }
+    if (!this.sentSinceTick) this.send({ type: 'HEARTBEAT', epoch: this.o.epoch });
+    this.sentSinceTick = false;
+  }
+
+  /** The router restarted, forgot us, said BYE or went silent: drop its streams, register again. */
+  private routerGone(why: string, level: 'warn' | 'info'): void {
+    this.log[level]({ router: this.endpoint, routerId: this.session?.routerId, inFlight: this.streams.size, reason: why }, 'router lost');
+    this.abandonStreams(why);
+    if (this.state === 'closed') return;
+    if (this.draining) {
+      // Shutting down: there is nothing left to drain on that router.
+      this.state = 'closed';
+      this.stopTimers();
+      return;
+    }
+    this.startHelloLoop();
+  }
+
+  private abandonStreams(why: string): void {
+    const old = this.streams;
+    this.streams = new Map();
+    this.pendingCredit = 0;
+    for (const s of old.values()) s.abandon(why);
+    this.notifyIdle();
+  }
+
+  // ---- incoming ----------------------------------------------------------------------------
+
+  onMessage(m: Message): void {
+    if (this.state === 'closed') return;
+    this.silentTicks = 0;
+    switch (m.type) {
+      case 'WELCOME':
+        return this.onWelcome(m);
+      case 'REQ':
+        return this.onReq(m);
+      case 'DATA':
+        return this.onData(m);
+      case 'WINDOW': {
+        // WINDOW for an unknown or closed stream is ignored (SPEC.md §6).
+        if (this.state === 'ready') this.streams.get(m.stream)?.onWindow(m);
+        return;
+      }
+      case 'RST':
+        return this.onRst(m);
+      case 'HEARTBEAT':
+        if (this.state === 'ready' && m.epoch !== this.session!.epoch) this.routerGone('router restarted (new epoch)', 'warn');
+        return;
+      case 'BYE':
+        if (this.state === 'ready') this.routerGone(`router said BYE: ${m.reason}`, 'info');
+        return;
+      case 'ERROR':
+        return this.onError(m);
+      default:
+        this.countDecodeError(`unexpected ${m.type} from a router`);
+    }
+  }
+
+  private onError(m: ErrorMessage): void {
+    if (m.code === 'unknown_peer') {
+      // The router does not know us (it restarted): re-register. During the HELLO loop it is an echo.
+      if (this.state === 'ready') this.routerGone('router answered unknown_peer', 'warn');
+      return;
+    }
+    this.log.error({ router: this.endpoint, code: m.code, message: m.message }, 'router sent ERROR');
+  }
+
+  private onReq(m: Req): void {
+    if (this.state !== 'ready') {
+      // A REQ from a router we are not registered with: refuse so it can retry elsewhere.
+      this.send({ type: 'RST', stream: m.stream, code: 'refused', message: 'worker not registered' });
+      return;
+    }
+    if (m.seq !== 0) return this.rstUnopened(m.stream, 'protocol', 'REQ seq must be 0');
+    const existing = this.streams.get(m.stream);
+    if (existing) {
+      existing.reset('protocol', 'REQ for a stream that is open');
+      return;
+    }
+    if (this.draining) return this.rstUnopened(m.stream, 'refused', 'worker is draining');
+    if (this.streams.size >= this.o.capacity) return this.rstUnopened(m.stream, 'refused', 'worker at capacity');
+    if (m.stream > this.lastStream) this.lastStream = m.stream;
+    const stream = new StreamImpl(m, this);
+    this.streams.set(m.stream, stream);
+    if (!stream.start(m.body)) return;
+    runHandler(this.o.onStream, stream, this.log);
+  }
+
+  /** RST for a REQ that never became a stream; the router spent a credit on it, so it comes back. */
+  private rstUnopened(stream: number, code: 'refused' | 'protocol', message: string): void {
+    this.send({ type: 'RST', stream, code, message });
+    this.rememberClosed(stream);
+    this.returnCredit();
+  }
+
+  private onData(m: Data): void {
+    if (this.state !== 'ready') return;
+    const stream = this.streams.get(m.stream);
+    if (stream) return stream.onData(m);
+    if (this.recentlyClosed.has(m.stream)) return; // late frame after an RST: discard
+    // Unknown stream: one RST cancel, then treat it as closed so further DATA is dropped.
+    this.send({ type: 'RST', stream: m.stream, code: 'cancel', message: 'unknown stream' });
+    this.rememberClosed(m.stream);
+  }
+
+  private onRst(m: Rst): void {
+    if (this.state !== 'ready') return;
+    const stream = this.streams.get(m.stream);
+    if (!stream) return; // never answer RST with RST
+    this.log.info({ router: this.endpoint, stream: m.stream, code: m.code, requestId: stream.requestId, message: m.message }, 'stream reset');
+    stream.onReset(m.code, m.message);
+  }
+
+  onDecodeError(err: ProtocolError): void {
+    this.countDecodeError(err.message);
+    if (this.state !== 'ready') return;
+    if (err.code === 'ZP_ERR_VERSION') {
+      this.send({ type: 'ERROR', code: 'version', message: err.message });
+    } else if (err.stream !== undefined) {
+      this.streams.get(err.stream)?.reset('protocol', err.code);
+    }
+  }
+
+  private countDecodeError(detail: string): void {
+    this.decodeErrors++;
+    const now = Date.now();
+    if (now - this.decodeLoggedAt < DECODE_LOG_INTERVAL_MS) return;
+    this.decodeLoggedAt = now;
+    this.log.warn({ router: this.endpoint, errors: this.decodeErrors, detail }, 'bad message from router');
+  }
+
+  // ---- streams and credit ------------------------------------------------------------------
+
+  ended(stream: StreamImpl, code: StreamEndCode | null): void {
+    // Streams of an abandoned registration are not ours to count any more.
+    if (this.streams.get(stream.id) !== stream) return;
+    this.streams.delete(stream.id);
+    this.rememberClosed(stream.id);
+    if (code !== null && code !== 'router_lost') {
+      this.log.debug({ router: this.endpoint, stream: stream.id, code, requestId: stream.requestId }, 'stream ended by reset');
+    }
+    this.returnCredit();
+    this.notifyIdle();
+  }
+
+  private returnCredit(): void {
+    // After DRAIN the router holds our credit at 0; returning any would invite REQs we must refuse.
+    if (this.draining) return;
+    if (this.pendingCredit++ === 0) this.o.touch(this.endpoint);
+  }
+
+  /** Called by the transport just before it cuts this router's batch: one CREDIT per turn. */
+  beforeFlush(): void {
+    if (this.pendingCredit > 0 && this.state === 'ready') {
+      this.send({ type: 'CREDIT', credit: this.pendingCredit });
+    }
+    this.pendingCredit = 0;
+  }
+
+  private rememberClosed(id: number): void {
+    this.recentlyClosed.add(id);
+    if (this.recentlyClosed.size > RECENTLY_CLOSED_LIMIT) {
+      this.recentlyClosed.delete(this.recentlyClosed.values().next().value!);
+    }
+  }
+
+  // ---- drain and close ---------------------------------------------------------------------
+
+  /** DRAIN (SPEC.md §5): accept nothing new; in-flight streams continue. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.pendingCredit = 0;
+    if (this.state === 'ready') {
+      this.send({ type: 'DRAIN', lastStream: this.lastStream });
+    } else if (this.state === 'hello') {
+      // Not registered: nothing to drain, stop asking.
+      this.state = 'closed';
+      this.stopTimers();
+    }
+  }
+
+  /** Resolves when no stream is in flight on this link. */
+  idle(): Promise<void> {
+    if (this.streams.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.streams.size !== 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resets what is still in flight, says BYE (when registered) and stops. */
+  bye(reason: string): void {
+    for (const s of [...this.streams.values()]) s.reset('cancel', 'worker shutting down');
+    if (this.state === 'ready') this.send({ type: 'BYE', reason });
+    this.state = 'closed';
+    this.stopTimers();
+    this.notifyIdle();
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.helloTimer);
+    clearInterval(this.heartbeatTimer);
+    this.helloTimer = undefined;
+    this.heartbeatTimer = undefined;
+  }
+}
+
+/** Runs the stream handler; a throw or rejection answers 500 if nothing was sent, else RST internal. */
+function runHandler(handler: StreamHandler, stream: StreamImpl, log: Logger): void {
+  const fail = (err: unknown): void => {
+    if (stream.closed) return;
+    log.error({ stream: stream.id, requestId: stream.requestId, err: err instanceof Error ? err.stack : String(err) }, 'handler failed');
+    if (!stream.responded) {
+      stream.respond(500, ['content-type', 'text/plain; charset=utf-8']);
+      stream.end('internal server error\n').catch(() => {});
+    } else {
+      stream.reset('internal', 'handler failed after the response started');
+    }
+  };
+  try {
+    const result = handler(stream);
+    if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, fail);
+  } catch (err) {
+    fail(err);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The worker's ONE ZeroMQ socket (SPEC.md §1): a ROUTER whose routing id is the workerId, connected
+ * to every router endpoint under a local name (the endpoint string), with ONE send queue.
+ *
+ * Everything queued for a router during one event-loop turn leaves as one multipart ZeroMQ message
+ * (SPEC.md §2 "Senders SHOULD batch"), because fewer, larger ZeroMQ messages are what is fast here
+ * (NOTES.md). zeromq.js allows one pending send per socket, so sends are awaited in order.
+ */
+import * as zmq from 'zeromq';
+import type { Logger } from 'pino';
+import { Limits, decodeFrames, encodeInto, type DecodeSink, type Message } from '../../proto/src/index.ts';
+
+/** Caps of one batch (libzmq checks maxMessageSize per frame, so batches need their own). */
+const MAX_BATCH_PAIRS = Limits.maxPairsPerMessage;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** A send to a peer that never drains must not stall the queue for every router. */
+const SEND_TIMEOUT_MS = 2000;
+/** On close, how long libzmq may keep trying to deliver what is queued (the final BYEs). */
+const LINGER_MS = 1000;
+
+export interface TransportEvents {
+  /** A decoded message from the router connected under `peer` (the endpoint name). */
+  message(peer: string, m: Message): void;
+  /** A pair from `peer` that did not decode. */
+  decodeError(peer: string, err: import('../../proto/src/index.ts').ProtocolError): void;
+  /** Just before a batch for `peer` is cut: the last chance to add batched control messages. */
+  beforeFlush(peer: string): void;
+}
+
+interface Outbox {
+  frames: Buffer[];
+  bytes: number;
+}
+
+export class WorkerTransport {
+  private readonly socket: zmq.Router;
+  private readonly outboxes = new Map<string, Outbox>();
+  private readonly sendQueue: { peer: string; frames: Buffer[] }[] = [];
+  private flushScheduled = false;
+  private sending: Promise<void> | null = null;
+  private closed = false;
+  private readonly receiving: Promise<void>;
+
+  constructor(
+    readonly workerId: string,
+    private readonly events: TransportEvents,
+    private readonly logger: Logger,
+  ) {
+    this.socket = new zmq.Router({ routingId: workerId, mandatory: true, sendTimeout: SEND_TIMEOUT_MS, linger: LINGER_MS });
+    this.receiving = this.receiveLoop();
+  }
+
+  /** Connects to a router; messages for it are addressed to the endpoint string. */
+  connect(endpoint: string): void {
+    this.socket.connect(endpoint, { routingId: endpoint });
+  }
+
+  /** Queues `m` for `peer`; it leaves with everything else queued for that peer in this turn. */
+  enqueue(peer: string, m: Message): void {
+    if (this.closed) return;
+    let box = this.outboxes.get(peer);
+    if (!box) {
+      box = { frames: [], bytes: 0 };
+      this.outboxes.set(peer, box);
+    }
+    const before = box.frames.length;
+    encodeInto(box.frames, m);
+    box.bytes += box.frames[before]!.length + box.frames[before + 1]!.length;
+    this.scheduleFlush();
+  }
+
+  /** Makes sure `peer` gets a beforeFlush call at the end of this turn, even with nothing queued. */
+  touch(peer: string): void {
+    if (this.closed) return;
+    if (!this.outboxes.has(peer)) this.outboxes.set(peer, { frames: [], bytes: 0 });
+    this.scheduleFlush();
+  }
+
+  /** Asks for a flush at the end of this turn. */
+  scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    for (const peer of [...this.outboxes.keys()]) this.events.beforeFlush(peer);
+    for (const [peer, box] of this.outboxes) {
+      if (box.frames.length === 0) continue;
+      this.cutBatches(peer, box.frames);
+    }
+    this.outboxes.clear();
+    this.flushScheduled = false;
+    if (!this.sending && this.sendQueue.length > 0) this.sending = this.sendLoop();
+  }
+
+  private cutBatches(peer: string, frames: Buffer[]): void {
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < frames.length; i += 2) {
+      const pairBytes = frames[i]!.length + frames[i + 1]!.length;
+      const pairs = (i - start) / 2;
+      if (pairs > 0 && (pairs >= MAX_BATCH_PAIRS || bytes + pairBytes > MAX_BATCH_BYTES)) {
+        this.sendQueue.push({ peer, frames: frames.slice(start, i) });
+        start = i;
+        bytes = 0;
+      }
+      bytes += pairBytes;
+    }
+    this.sendQueue.push({ peer, frames: start === 0 ? frames : frames.slice(start) });
+  }
+
+  private async sendLoop(): Promise<void> {
+    while (this.sendQueue.length > 0) {
+      const batch = this.sendQueue.shift()!;
+      try {
+        await this.socket.send([batch.peer, ...batch.frames]);
+      } catch (err) {
+        this.onSendError(batch.peer, batch.frames.length / 2, err as Error & { code?: string });
+      }
+    }
+    this.sending = null;
+  }
+
+  private onSendError(peer: string, pairs: number, err: Error & { code?: string }): void {
+    if (err.code === 'EHOSTUNREACH') {
+      // Normal before the ZeroMQ handshake completes or after the router went away: the link's
+      // HELLO loop / liveness check takes care of it.
+      this.logger.debug({ router: peer, pairs }, 'router unreachable, batch dropped');
+    } else if (this.closed) {
+      return;
+    } else {
+      this.logger.warn({ router: peer, pairs, err: err.message, code: err.code }, 'send failed, batch dropped');
+    }
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const [sender, ...frames] of this.socket) {
+        const peer = sender!.toString();
+        const sink: DecodeSink = {
+          message: (m) => this.events.message(peer, m),
+          error: (e) => this.events.decodeError(peer, e),
+        };
+        try {
+          decodeFrames(frames, sink);
+        } catch (err) {
+          // A bug in a message handler must not stop the worker from receiving (heartbeats!).
+          this.logger.error({ router: peer, err: (err as Error).stack }, 'error while handling a message');
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.logger.error({ err: (err as Error).message }, 'receive loop failed');
+    }
+  }
+
+  /** Sends everything queued (the final BYEs), then closes the socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    if (this.sending) await this.sending;
+    this.closed = true;
+    this.socket.close();
+    await this.receiving;
+  }
+}
