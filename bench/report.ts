@@ -1,0 +1,84 @@
+/** The text report printed at the end of a run: where, what versions, then one table per scenario. */
+import { findDownload, findRun, formatRatio, ratio } from './ratios.ts';
+import type { BenchResults, WrkRecord } from './results-model.ts';
+import { SCENARIO_LABELS } from './scenarios.ts';
+
+function pad(text: string, width: number, left = false): string {
+  return left ? text.padEnd(width) : text.padStart(width);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => pad(c, widths[i]!, i === 0)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+export function headerLines(r: BenchResults): string[] {
+  const v = r.versions;
+  return [
+    `zeroproxy bench — ${r.date}${r.quick ? ' (quick smoke run: numbers are indicative only)' : ''}`,
+    `machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}, load average ${r.machine.loadAverage} at start`,
+    `versions: node ${v.node}, zeroproxy ${v.zeroproxy}, nginx ${v.nginx ?? 'missing'}, haproxy ${v.haproxy ?? 'missing'}, wrk ${v.wrk ?? 'missing'}`,
+    `settings: wrk -t1, ${r.settings.durationSec} s per scenario, ${r.settings.warmupSec} s warm-up ${r.quick ? 'before the first scenario of each target' : 'per target and request kind'}; worker capacity ${r.settings.workerCapacity}`,
+    ...r.notes.map((n) => `note: ${n}`),
+  ];
+}
+
+function wrkTable(r: BenchResults, sample: WrkRecord): string {
+  const nginx = findRun(r, 'nginx', sample);
+  const direct = findRun(r, 'direct', sample);
+  const rows = r.runs
+    .filter((x) => x.scenario === sample.scenario && x.connections === sample.connections)
+    .map((x) => [
+      x.target,
+      num.format(x.requestsPerSec),
+      formatRatio(ratio(x.requestsPerSec, nginx?.requestsPerSec)),
+      formatRatio(ratio(x.requestsPerSec, direct?.requestsPerSec)),
+      x.p50Ms.toFixed(3),
+      formatRatio(ratio(x.p50Ms, nginx?.p50Ms)),
+      formatRatio(ratio(x.p50Ms, direct?.p50Ms)),
+      x.p99Ms.toFixed(3),
+      formatRatio(ratio(x.p99Ms, nginx?.p99Ms)),
+      formatRatio(ratio(x.p99Ms, direct?.p99Ms)),
+      String(x.errors),
+    ]);
+  const head = ['target', 'req/s', '×nginx', '×direct', 'p50 ms', '×nginx', '×direct', 'p99 ms', '×nginx', '×direct', 'errors'];
+  return `${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}\n${table(head, rows)}`;
+}
+
+function downloadTable(r: BenchResults): string {
+  const nginx = findDownload(r, 'nginx');
+  const direct = findDownload(r, 'direct');
+  const mib = (x: number | null): string => (x === null ? '–' : x.toFixed(1));
+  const rows = r.downloads.map((d) => [
+    d.target,
+    d.mibPerSec.toFixed(0),
+    formatRatio(ratio(d.mibPerSec, nginx?.mibPerSec)),
+    formatRatio(ratio(d.mibPerSec, direct?.mibPerSec)),
+    mib(d.frontRssStartMiB),
+    mib(d.frontRssPeakMiB),
+    d.frontRssStartMiB === null || d.frontRssPeakMiB === null ? '–' : mib(d.frontRssPeakMiB - d.frontRssStartMiB),
+  ]);
+  const size = r.downloads[0] ? `${(r.downloads[0].bytes / 2 ** 20).toFixed(0)} MiB` : '';
+  const head = ['target', 'MiB/s', '×nginx', '×direct', 'front RSS MiB', 'peak', 'growth'];
+  return `Streaming download ${size} (front = the process in front of the backend; the backend itself for direct)\n${table(head, rows)}`;
+}
+
+export function renderReport(r: BenchResults): string {
+  const parts = [headerLines(r).join('\n')];
+  const seen = new Set<string>();
+  for (const run of r.runs) {
+    const key = `${run.scenario}/${run.connections}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    parts.push(wrkTable(r, run));
+  }
+  if (r.downloads.length > 0) parts.push(downloadTable(r));
+  const skipped = r.targets.filter((t) => t.status !== 'ok').map((t) => `${t.name}: ${t.status} — ${t.reason ?? ''}`);
+  const failed = r.failures.map((f) => `${f.target} / ${f.scenario}: ${f.error.split('\n')[0]}`);
+  if (skipped.length + failed.length > 0) parts.push(['Not measured:', ...skipped, ...failed].join('\n  '));
+  parts.push('Ratios: req/s and MiB/s above ×1.00 beat the reference; latency above ×1.00 is slower than it.');
+  return parts.join('\n\n');
+}

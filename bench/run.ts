@@ -1,0 +1,202 @@
+/**
+ * `npm run bench`: one run, one machine — the fastify backend direct, behind nginx, behind HAProxy,
+ * behind zeroproxy with an SDK worker, and behind zeroproxy with `zeroproxy worker --forward`,
+ * all driven by wrk. Prints progress, then a table of ratios; writes bench/results/<date>.{json,svg}.
+ *
+ * Every child process goes through one ChildSet and is stopped at the end, on Ctrl-C/SIGTERM and on
+ * errors. Exit code: 0 when everything selected was measured, 1 when a target or scenario failed
+ * (missing tools only skip, they do not fail), 2 for bad flags, 130 when interrupted.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CommanderError } from 'commander';
+import { startBackend } from './backend.ts';
+import { ChildSet } from './children.ts';
+import { machineInfo, versions } from './machine.ts';
+import { measureTarget } from './measure-target.ts';
+import { parseBenchOptions, type BenchOptions } from './options.ts';
+import { renderReport } from './report.ts';
+import { writeResults } from './results-file.ts';
+import type { BenchResults, TargetStatus } from './results-model.ts';
+import { downloadScenario, wrkScenarios } from './scenarios.ts';
+import { ALL_TARGETS, type TargetContext } from './targets/index.ts';
+import { START_TIMEOUT_MS } from './targets/types.ts';
+import { findTools, missingTools, TOOL_PACKAGES, type Tools } from './tools.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const benchDir = join(repoRoot, 'bench');
+
+const startedAt = performance.now();
+
+/** Progress line with the elapsed time, so slow steps (start-up, shutdown) are visible. */
+function log(line: string): void {
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(5);
+  process.stdout.write(`[${seconds}s] ${line}\n`);
+}
+
+function sharedCoreNote(cores: number): string {
+  return (
+    `${cores} cores: wrk, the proxy, the backend (and for zeroproxy the worker process) all share them, ` +
+    'so absolute numbers are low and proxies that use less CPU per request look better — compare ratios, on one machine, in one run.'
+  );
+}
+
+/** Load left over from other work is noise in every number; say so rather than hide it. */
+function busyNote(load: number, cores: number): string[] {
+  return load > cores * 0.25 ? [`the machine was busy when the run started (load average ${load} on ${cores} cores): expect noisy numbers.`] : [];
+}
+
+async function runBench(options: BenchOptions, tools: Tools, children: ChildSet, tempDir: string): Promise<BenchResults> {
+  const started = new Date().toISOString();
+  const machine = await machineInfo();
+  const results: BenchResults = {
+    date: started,
+    quick: options.quick,
+    settings: {
+      durationSec: options.durationSec,
+      warmupSec: options.warmupSec,
+      connections: options.connections,
+      downloadBytes: options.downloadBytes,
+      workerCapacity: options.workerCapacity,
+      wrkThreads: 1,
+    },
+    machine,
+    versions: await versions(tools, join(repoRoot, 'package.json')),
+    notes: [sharedCoreNote(machine.cores), ...busyNote(machine.loadAverage, machine.cores)],
+    targets: [],
+    runs: [],
+    downloads: [],
+    failures: [],
+  };
+  if (tools.wrk.path === null) results.notes.push('wrk is missing: no req/s or latency numbers in this run.');
+  log(`machine: ${machine.cpuModel}, ${machine.cores} cores`);
+  for (const note of results.notes) log(`note: ${note}`);
+
+  // Without wrk the wrk scenarios are skipped (reported as missing), not failed.
+  const wrkPath = tools.wrk.path ?? '';
+  const wrk = tools.wrk.path === null ? [] : wrkScenarios(options);
+  const download = downloadScenario(options);
+  log('starting the fastify backend');
+  const backend = await startBackend(children, repoRoot, START_TIMEOUT_MS);
+  log(`backend at ${backend.url}`);
+  const ctx: TargetContext = {
+    children,
+    tools,
+    backendUrl: backend.url,
+    backendPid: backend.child.pid,
+    tempDir,
+    repoRoot,
+    workerCapacity: options.workerCapacity,
+    log,
+  };
+
+  for (const target of ALL_TARGETS.filter((t) => options.targets.includes(t.name))) {
+    const status: TargetStatus = { name: target.name, description: target.description, status: 'ok' };
+    results.targets.push(status);
+    const missing = target.needs.filter((n) => tools[n].path === null);
+    if (missing.length > 0) {
+      status.status = 'skipped';
+      status.reason = `${missing.join(', ')} not installed`;
+      log(`[${target.name}] skipped: ${status.reason}`);
+      continue;
+    }
+    if (!backend.child.running) throw new Error(`the fastify backend died; last output:\n${backend.child.tail()}`);
+    log(`[${target.name}] starting: ${target.description}`);
+    let running;
+    try {
+      running = await target.start(ctx);
+    } catch (err) {
+      status.status = 'failed';
+      status.reason = err instanceof Error ? err.message : String(err);
+      log(`[${target.name}] FAILED to start — ${status.reason}`);
+      continue;
+    }
+    try {
+      const measured = await measureTarget({
+        children,
+        target: target.name,
+        running,
+        wrkPath,
+        benchDir,
+        durationSec: options.durationSec,
+        warmupSec: options.warmupSec,
+        warmupEveryKind: options.warmupEveryKind,
+        wrk,
+        download,
+        log,
+      });
+      results.runs.push(...measured.runs);
+      results.downloads.push(...measured.downloads);
+      results.failures.push(...measured.failures);
+    } finally {
+      log(`[${target.name}] stopping`);
+      await running.stop();
+    }
+  }
+  return results;
+}
+
+function reportMissing(tools: Tools): void {
+  const missing = missingTools(tools);
+  if (missing.length === 0) return;
+  log(`missing: ${missing.join(', ')} — install with: apt-get install -y ${missing.map((m) => TOOL_PACKAGES[m]).join(' ')}`);
+  if (missing.includes('wrk')) log('without wrk only the streaming download is measured');
+  for (const m of missing.filter((x) => x !== 'wrk')) log(`without ${m} the ${m} target is skipped`);
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(process.argv.slice(2), join(benchDir, 'results'));
+  } catch (err) {
+    if (err instanceof CommanderError) return err.code === 'commander.helpDisplayed' ? 0 : 2;
+    throw err;
+  }
+  const tools = await findTools();
+  reportMissing(tools);
+
+  const children = new ChildSet((line) => log(`warning: ${line}`));
+  const tempDir = await mkdtemp(join(tmpdir(), 'zp-bench-'));
+  let stopping = false;
+  const cleanup = async (): Promise<void> => {
+    await children.shutdown();
+    await rm(tempDir, { recursive: true, force: true });
+  };
+  // Last resort: whatever way this process exits, no child outlives it.
+  process.on('exit', () => children.killAllNow());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      children.killAllNow();
+      process.exit(130);
+    }
+    stopping = true;
+    log(`${signal}: stopping ${children.count} child process(es)…`);
+    cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let results: BenchResults;
+  try {
+    results = await runBench(options, tools, children, tempDir);
+  } finally {
+    await cleanup();
+  }
+  // Interrupted: the signal handler owns the exit; a half run is not a result worth writing.
+  if (stopping) return 130;
+  process.stdout.write('\n' + renderReport(results) + '\n');
+  const files = await writeResults(options.outDir, results);
+  process.stdout.write(`\nwrote ${files.json}\nwrote ${files.svg}\n`);
+  const failed = results.targets.some((t) => t.status === 'failed') || results.failures.length > 0;
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
