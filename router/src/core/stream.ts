@@ -1,0 +1,438 @@
+/**
+ * One HTTP request relayed to a worker: per-request state (SPEC §6) — seq both ways, windows both
+ * ways, the request body relayed as it arrives (and kept for replay up to --replay-limit), the
+ * response relayed to the client as DATA arrives with WINDOW granted only as the client drains.
+ *
+ * Memory per stream is bounded by the window: the client's body is paused when more than one window
+ * is waiting, and the worker may never have more than one window of response unacknowledged.
+ * Listeners on req/res are shared functions (the stream is found through a symbol), not closures.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EMPTY_BODY, Limits, type Data, type RstCode, type Res, type Rst, type WindowUpdate } from '../../../proto/src/index.ts';
+import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
+import { forwardResponseHeaders } from '../http/proxy-headers.ts';
+import { ROUTER_TO_WORKER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
+import type { Transport } from '../transport/socket.ts';
+import type { WorkerRecord } from '../workers/worker.ts';
+import type { Logger } from 'pino';
+
+/** Methods that may be sent again after a worker was lost having seen them (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** What a stream needs from the dispatcher that owns it. */
+export interface StreamHost {
+  readonly options: ResolvedRouterOptions;
+  readonly transport: Transport;
+  readonly log: Logger;
+  /** The stream no longer uses its worker (removes it from the worker's and the id tables). */
+  release(stream: Stream): void;
+  /** The worker refused the stream (RST refused): retry it elsewhere if the body allows. */
+  refused(stream: Stream): void;
+  /** Removes a queued stream from its wait queue. */
+  dequeue(stream: Stream): void;
+  /** The stream is over: the client has its answer, or is gone. */
+  finished(stream: Stream): void;
+  /** A worker broke the protocol on a stream: counted always, logged at most once per interval. */
+  protocolViolation(worker: WorkerRecord | null, details: Record<string, unknown>): void;
+}
+
+export interface RequestHead {
+  method: string;
+  scheme: string;
+  authority: string;
+  path: string;
+  headers: string[];
+  remote: string;
+  requestId: string;
+}
+
+export type StreamState = 'new' | 'queued' | 'active' | 'done';
+
+const kStream = Symbol('zeroproxy.stream');
+type Carrier = { [kStream]?: Stream };
+
+function onRequestData(this: IncomingMessage, chunk: Buffer): void {
+  (this as Carrier)[kStream]!.bodyChunk(chunk);
+}
+function onRequestEnd(this: IncomingMessage): void {
+  (this as Carrier)[kStream]!.bodyEnd();
+}
+function onRequestError(this: IncomingMessage): void {
+  (this as Carrier)[kStream]!.clientGone();
+}
+function onResponseClose(this: ServerResponse): void {
+  (this as Carrier)[kStream]!.clientGone();
+}
+function onResponseDrain(this: ServerResponse): void {
+  (this as Carrier)[kStream]!.clientDrained();
+}
+
+export class Stream {
+  state: StreamState = 'new';
+  /** Stream id of the current attempt (0 while not on a worker). */
+  id = 0;
+  worker: WorkerRecord | null = null;
+  attempts = 0;
+  readonly pool = 'default';
+  /** Absolute request deadline (ms since epoch), Infinity for none. */
+  readonly deadline: number;
+  queueDeadline = 0;
+  /** Headers (or more) were written to the client: a failure can no longer become an error status. */
+  responseStarted = false;
+
+  // Router → worker (request direction).
+  private sendSeq = 0;
+  private sendWindow = 0;
+  private finSent = false;
+  // Worker → router (response direction).
+  private recvSeq = 0;
+  /** Response body bytes the worker may still send. */
+  private allowance = 0;
+  /** Bytes written to the client and not yet granted back. */
+  private ungranted = 0;
+  /** Bytes written while the client socket was full, granted on 'drain'. */
+  private blocked = 0;
+  private waitingDrain = false;
+  private responseHeadReceived = false;
+
+  // Request body.
+  private bodyDone: boolean;
+  private received = 0;
+  /** Bytes received and not yet sent to the current worker. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Every byte received so far, while that is ≤ replayLimit (null once it is not). */
+  private replay: Buffer[] | null = [];
+  private replayBytes = 0;
+  private paused = false;
+
+  constructor(
+    private readonly host: StreamHost,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly head: RequestHead,
+    hasBody: boolean,
+    now: number,
+  ) {
+    const timeout = host.options.requestTimeoutMs;
+    this.deadline = timeout > 0 ? now + timeout : Infinity;
+    this.bodyDone = !hasBody;
+    (req as Carrier)[kStream] = this;
+    (res as Carrier)[kStream] = this;
+    res.on('close', onResponseClose);
+    if (hasBody) {
+      req.on('data', onRequestData);
+      req.on('end', onRequestEnd);
+      req.on('error', onRequestError);
+    }
+  }
+
+  get requestId(): string {
+    return this.head.requestId;
+  }
+
+  /** Whether this request may be sent again to another worker. */
+  canReplay(workerNeverSawIt: boolean): boolean {
+    return this.replay !== null && (workerNeverSawIt || IDEMPOTENT.has(this.head.method));
+  }
+
+  /** Starts an attempt on `worker` under stream id `id` (the dispatcher already took a credit). */
+  attach(worker: WorkerRecord, id: number, now: number): void {
+    this.state = 'active';
+    this.worker = worker;
+    this.id = id;
+    this.attempts++;
+    this.sendSeq = 0;
+    this.recvSeq = 0;
+    this.sendWindow = worker.window;
+    this.finSent = false;
+    this.allowance = this.host.options.window;
+    this.ungranted = 0;
+    this.blocked = 0;
+    this.responseHeadReceived = false;
+    if (this.attempts > 1 && this.replay !== null) {
+      this.pending = this.replay.slice();
+      this.pendingBytes = this.replayBytes;
+    }
+    const body = this.takeBody();
+    const fin = this.bodyDone && this.pendingBytes === 0;
+    this.finSent = fin;
+    const h = this.head;
+    this.host.transport.send(worker.peer, {
+      type: 'REQ',
+      stream: id,
+      seq: this.sendSeq++,
+      method: h.method,
+      scheme: h.scheme,
+      authority: h.authority,
+      path: h.path,
+      headers: h.headers,
+      remote: h.remote,
+      requestId: h.requestId,
+      timeoutMs: this.deadline === Infinity ? 0 : Math.max(1, this.deadline - now),
+      fin,
+      body,
+    });
+    if (!fin) this.flushBody();
+  }
+
+  // ── request body ────────────────────────────────────────────────────────────────────────────
+
+  bodyChunk(chunk: Buffer): void {
+    if (this.state === 'done') return;
+    this.received += chunk.length;
+    if (this.received > this.host.options.maxBodySize) {
+      this.fail('ZP_ERR_BODY_TOO_LARGE');
+      return;
+    }
+    if (this.replay !== null) {
+      if (this.replayBytes + chunk.length <= this.host.options.replayLimit) {
+        this.replay.push(chunk);
+        this.replayBytes += chunk.length;
+      } else {
+        this.replay = null; // too big to keep: this request can no longer be replayed
+        this.replayBytes = 0;
+      }
+    }
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.state === 'active') this.flushBody();
+    if (!this.paused && this.pendingBytes >= this.host.options.window) {
+      this.paused = true;
+      this.req.pause();
+    }
+  }
+
+  bodyEnd(): void {
+    this.bodyDone = true;
+    if (this.state === 'active') this.flushBody();
+  }
+
+  /** Up to one frame of pending body bytes the worker's window allows (a chunk, or part of one). */
+  private takeBody(): Buffer {
+    const limit = Math.min(this.sendWindow, ROUTER_TO_WORKER_MAX_FRAME);
+    if (limit <= 0 || this.pendingBytes === 0) return EMPTY_BODY;
+    const first = this.pending[0]!;
+    if (first.length > limit) {
+      this.pending[0] = first.subarray(limit);
+      this.pendingBytes -= limit;
+      this.sendWindow -= limit;
+      return first.subarray(0, limit);
+    }
+    this.pending.shift();
+    this.pendingBytes -= first.length;
+    this.sendWindow -= first.length;
+    return first;
+  }
+
+  /** Sends what the window allows; FIN once the client's body is complete and all of it sent. */
+  private flushBody(): void {
+    const worker = this.worker!;
+    while (!this.finSent && this.pendingBytes > 0 && this.sendWindow > 0) {
+      const body = this.takeBody();
+      const fin = this.bodyDone && this.pendingBytes === 0;
+      this.finSent = fin;
+      this.host.transport.send(worker.peer, { type: 'DATA', stream: this.id, seq: this.sendSeq++, fin, body });
+    }
+    if (!this.finSent && this.bodyDone && this.pendingBytes === 0) {
+      this.finSent = true;
+      this.host.transport.send(worker.peer, { type: 'DATA', stream: this.id, seq: this.sendSeq++, fin: true, body: EMPTY_BODY });
+    }
+    if (this.paused && this.pendingBytes < this.host.options.window) {
+      this.paused = false;
+      this.req.resume();
+    }
+  }
+
+  // ── messages from the worker ────────────────────────────────────────────────────────────────
+
+  onRes(m: Res): void {
+    if (!this.inSequence(m.seq)) return;
+    if (this.responseHeadReceived) return this.protocolError('second RES');
+    this.responseHeadReceived = true;
+    if (m.status < 200) return this.protocolError(`status ${m.status} is not relayed`);
+    if (!this.consume(m.body.length)) return;
+    try {
+      this.res.writeHead(m.status, forwardResponseHeaders(m.headers, this.head.requestId));
+    } catch (err) {
+      return this.protocolError(`invalid response head: ${(err as Error).message}`);
+    }
+    this.responseStarted = true;
+    if (m.fin) this.complete(m.body); // head and body leave in one write
+    else if (m.body.length > 0) this.writeBody(m.body);
+    else this.res.flushHeaders(); // the client sees the head before the body
+  }
+
+  onData(m: Data): void {
+    if (!this.inSequence(m.seq)) return;
+    if (!this.responseHeadReceived) return this.protocolError('DATA before RES');
+    if (!this.consume(m.body.length)) return;
+    if (m.fin) this.complete(m.body);
+    else if (m.body.length > 0) this.writeBody(m.body);
+  }
+
+  onWindow(m: WindowUpdate): void {
+    if (!this.inSequence(m.seq)) return;
+    this.sendWindow += m.increment;
+    if (this.sendWindow > Limits.maxWindow) return this.streamError('flow_control', 'request window above 2^31-1');
+    this.flushBody();
+  }
+
+  onRst(m: Rst): void {
+    this.host.release(this); // the worker already closed its side: no RST back
+    if (m.code === 'refused') this.host.refused(this);
+    // The worker gave up at the deadline we told it (timeoutMs), maybe a sweep tick before us.
+    else if (m.code === 'timeout') this.timeout();
+    else if (!this.responseStarted) this.fail('ZP_ERR_WORKER_RESET');
+    else this.abort();
+  }
+
+  /** A message for this stream could not be decoded, or broke the protocol. */
+  protocolError(detail: string): void {
+    this.streamError('protocol', detail);
+  }
+
+  private streamError(code: RstCode, detail: string): void {
+    this.host.protocolViolation(this.worker, { requestId: this.head.requestId, stream: this.id, code, detail });
+    this.resetWorker(code, detail);
+    if (!this.responseStarted) this.fail('ZP_ERR_BAD_RESPONSE');
+    else this.abort();
+  }
+
+  private inSequence(seq: number): boolean {
+    if (seq !== this.recvSeq) {
+      this.protocolError(`seq ${seq}, expected ${this.recvSeq}`);
+      return false;
+    }
+    this.recvSeq = (this.recvSeq + 1) >>> 0;
+    return true;
+  }
+
+  /** Counts response bytes against the worker's window; false (and the stream reset) when exceeded. */
+  private consume(n: number): boolean {
+    this.allowance -= n;
+    if (this.allowance >= 0) return true;
+    this.streamError('flow_control', 'response window exceeded');
+    return false;
+  }
+
+  // ── response to the client ──────────────────────────────────────────────────────────────────
+
+  private writeBody(body: Buffer): void {
+    if (this.res.write(body)) {
+      this.grant(body.length);
+      return;
+    }
+    this.blocked += body.length;
+    if (!this.waitingDrain) {
+      this.waitingDrain = true;
+      this.res.once('drain', onResponseDrain);
+    }
+  }
+
+  clientDrained(): void {
+    this.waitingDrain = false;
+    const n = this.blocked;
+    this.blocked = 0;
+    this.grant(n);
+  }
+
+  /** Returns consumed bytes to the worker's window, in increments of at least a quarter window. */
+  private grant(n: number): void {
+    if (this.state !== 'active' || this.worker === null) return;
+    this.ungranted += n;
+    if (this.ungranted < this.host.options.window / 4) return;
+    this.allowance += this.ungranted;
+    this.host.transport.send(this.worker.peer, { type: 'WINDOW', stream: this.id, seq: this.sendSeq++, increment: this.ungranted });
+    this.ungranted = 0;
+  }
+
+  /** The worker's response is complete (`last` is its final body bytes, possibly empty). */
+  private complete(last: Buffer): void {
+    if (last.length > 0) this.res.end(last);
+    else this.res.end();
+    // The worker answered before the whole request body was sent: tell it to stop waiting for it.
+    if (!this.finSent) this.resetWorker('cancel', 'response complete');
+    else this.host.release(this);
+    this.finish();
+  }
+
+  // ── endings ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Sends RST to the current worker (if any) and lets go of it. */
+  resetWorker(code: RstCode, message: string): void {
+    const worker = this.worker;
+    if (worker === null) return;
+    this.host.transport.send(worker.peer, { type: 'RST', stream: this.id, code, message });
+    worker.noteReset(this.id);
+    this.host.release(this);
+  }
+
+  /** The client went away (or its request errored) before the response ended. */
+  clientGone(): void {
+    if (this.state === 'done') return;
+    this.resetWorker('cancel', 'client went away');
+    if (this.state === 'queued') this.host.dequeue(this);
+    this.finish();
+  }
+
+  /** The request deadline passed. */
+  timeout(): void {
+    if (this.state === 'done') return;
+    this.resetWorker('timeout', 'request deadline passed');
+    if (!this.responseStarted) this.fail('ZP_ERR_REQUEST_TIMEOUT');
+    else this.abort();
+  }
+
+  /** Ends the request with an error status, or aborts the client connection if the response began. */
+  fail(code: RouterErrorCode): void {
+    if (this.state === 'done') return;
+    this.resetWorker('cancel', code);
+    if (this.state === 'queued') this.host.dequeue(this);
+    if (this.responseStarted) {
+      this.abort();
+      return;
+    }
+    const status = RouterErrors[code].status;
+    const body = errorBody(code, this.head.requestId);
+    const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', this.head.requestId];
+    if (status === 503) headers.push('retry-after', String(Math.max(1, Math.ceil(this.host.options.queueTimeoutMs / 1000))));
+    // An unread request body would otherwise be read to its end just to keep the connection.
+    if (!this.bodyDone) headers.push('connection', 'close');
+    this.responseStarted = true;
+    try {
+      this.res.writeHead(status, headers);
+      this.res.end(body);
+    } catch {
+      this.res.destroy();
+    }
+    this.finish();
+  }
+
+  /** Cuts the client connection so it sees a truncated response, never a clean end. */
+  abort(): void {
+    if (this.state === 'done') return;
+    this.resetWorker('cancel', 'aborted');
+    if (this.state === 'queued') this.host.dequeue(this);
+    this.res.destroy();
+    this.finish();
+  }
+
+  /** Before the dispatcher places this stream again after its worker was lost. */
+  prepareRetry(): void {
+    this.state = 'new';
+    this.id = 0;
+  }
+
+  private finish(): void {
+    this.state = 'done';
+    if (this.paused) {
+      this.paused = false;
+      this.req.resume(); // discard the rest of the body
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.replay = null;
+    this.host.finished(this);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * zeroproxy router: HTTP front door → dispatcher → streams → one ZeroMQ ROUTER socket → workers.
+ * startRouter() wires the parts and returns once both the HTTP port and the ZeroMQ endpoint are bound.
+ */
+import { nanoid } from 'nanoid';
+import { pino } from 'pino';
+import { Dispatcher } from './core/dispatcher.ts';
+import { createFrontDoor } from './http/front-door.ts';
+import { resolveRouterOptions, type RouterOptions } from './options.ts';
+import { Registry } from './workers/registry.ts';
+
+export { ROUTER_DEFAULTS, type RouterOptions, type ResolvedRouterOptions } from './options.ts';
+export { RouterErrors, RouterError, type RouterErrorCode } from './errors.ts';
+
+export interface RunningRouter {
+  /** e.g. "http://127.0.0.1:43123" (the real port when 0 was asked). */
+  httpUrl: string;
+  /** The bound ZeroMQ endpoint, resolved when the port was `*`. */
+  bindEndpoint: string;
+  /** Stops accepting, finishes in-flight requests (≤ drainTimeoutMs), says BYE, closes sockets. */
+  close(): Promise<void>;
+}
+
+export async function startRouter(options: RouterOptions = {}): Promise<RunningRouter> {
+  const opts = resolveRouterOptions(options);
+  const log = opts.logger ?? pino({ level: opts.logLevel });
+  const registry = new Registry(opts, log, nanoid(12));
+  const dispatcher = new Dispatcher(opts, log, registry.transport);
+  registry.setSink(dispatcher);
+  const frontDoor = createFrontDoor(opts, dispatcher);
+
+  let bindEndpoint: string;
+  let httpUrl: string;
+  try {
+    bindEndpoint = await registry.start(opts.bind);
+    dispatcher.start();
+    httpUrl = await frontDoor.listen();
+  } catch (err) {
+    dispatcher.stop();
+    await registry.close().catch(() => undefined);
+    await frontDoor.close().catch(() => undefined);
+    throw err;
+  }
+  log.info({ http: httpUrl, bind: bindEndpoint, routerId: opts.id, epoch: registry.epoch }, 'router listening');
+
+  let closing: Promise<void> | null = null;
+  const close = async (): Promise<void> => {
+    dispatcher.beginClose();
+    frontDoor.stopAccepting();
+    const idle = await dispatcher.waitIdle(opts.drainTimeoutMs);
+    if (!idle) {
+      log.warn({ inFlight: dispatcher.inFlight }, 'drain timeout: ending requests still in flight');
+      dispatcher.abortAll();
+    }
+    dispatcher.stop();
+    await registry.close();
+    await frontDoor.close();
+    log.info('router stopped');
+  };
+
+  return {
+    httpUrl,
+    bindEndpoint,
+    close: () => (closing ??= close()),
+  };
+}

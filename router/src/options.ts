@@ -1,0 +1,78 @@
+/**
+ * Router options and their defaults. This is the single place defaults live: the CLI shows them in
+ * --help and startRouter() fills every option a caller leaves out from here.
+ */
+import type { Logger } from 'pino';
+
+/** Every option, filled in (what the router's modules see). */
+export interface ResolvedRouterOptions {
+  /** HTTP listen address. Port 0 asks for an ephemeral port. */
+  httpHost: string;
+  httpPort: number;
+  /** ZeroMQ endpoint the ROUTER socket binds (tcp://127.0.0.1:* picks a free port). */
+  bind: string;
+  /** Router id announced in WELCOME. */
+  id: string;
+  /** Requests that may wait for a worker (per pool); one more gets 503 at once. */
+  queueSize: number;
+  /** How long a request may wait for a worker before 503 + Retry-After (ms). */
+  queueTimeoutMs: number;
+  /** Heartbeat interval announced to workers; a worker silent for 3 intervals is dead (ms). */
+  heartbeatMs: number;
+  /** Deadline for a whole request, 0 = none (ms) → 504. */
+  requestTimeoutMs: number;
+  /** How many times a request may be retried on another worker after a worker failure. */
+  retries: number;
+  /** Request body bytes kept so the request can be replayed on another worker. */
+  replayLimit: number;
+  /** Initial response-body window granted to workers per stream (bytes). */
+  window: number;
+  /** Largest request body accepted (bytes) → 413. */
+  maxBodySize: number;
+  /** Largest request head accepted (bytes) → 431. */
+  maxHeaderSize: number;
+  /** How long SIGTERM/close() waits for in-flight requests (ms). */
+  drainTimeoutMs: number;
+  /** pino level for the default logger. */
+  logLevel: string;
+  /** Logger to use instead of a new pino logger on stdout. */
+  logger?: Logger;
+}
+
+/** What callers of startRouter() pass: any subset; the rest comes from ROUTER_DEFAULTS. */
+export type RouterOptions = Partial<ResolvedRouterOptions>;
+
+export const ROUTER_DEFAULTS: Readonly<Omit<ResolvedRouterOptions, 'logger'>> = Object.freeze({
+  httpHost: '0.0.0.0',
+  httpPort: 8080,
+  bind: 'tcp://127.0.0.1:5555',
+  id: 'router',
+  queueSize: 1024,
+  queueTimeoutMs: 5000,
+  heartbeatMs: 2500,
+  requestTimeoutMs: 60000,
+  retries: 2,
+  replayLimit: 65536,
+  window: 262144,
+  maxBodySize: 104857600,
+  maxHeaderSize: 16384,
+  drainTimeoutMs: 30000,
+  logLevel: 'info',
+});
+
+/** Fills what the caller left out from ROUTER_DEFAULTS. */
+export function resolveRouterOptions(options: RouterOptions): ResolvedRouterOptions {
+  const resolved: ResolvedRouterOptions = { ...ROUTER_DEFAULTS };
+  for (const [key, value] of Object.entries(options) as [keyof ResolvedRouterOptions, unknown][]) {
+    if (value !== undefined) (resolved as unknown as Record<string, unknown>)[key] = value;
+  }
+  return resolved;
+}
+
+/** Largest body frame the router sends a worker (SPEC §2: 256 KiB router → worker). */
+export const ROUTER_TO_WORKER_MAX_FRAME = 256 * 1024;
+/** Largest body frame the router accepts from a worker, announced in WELCOME. */
+export const WORKER_TO_ROUTER_MAX_FRAME = 1024 * 1024;
+/** Per-batch caps: libzmq checks maxMessageSize per frame, so batches need their own limits. */
+export const BATCH_MAX_PAIRS = 256;
+export const BATCH_MAX_BYTES = 1024 * 1024;

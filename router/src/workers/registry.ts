@@ -1,0 +1,253 @@
+/**
+ * Worker sessions (SPEC §4, §5): HELLO/WELCOME, duplicate HELLO, ERROR version / unknown_peer,
+ * heartbeats and liveness, CREDIT, DRAIN, BYE. It is the transport's handler: session messages are
+ * handled here, stream messages are passed to the sink (the dispatcher) with their worker.
+ */
+import type { Logger } from 'pino';
+import {
+  MessageCode,
+  PROTOCOL_VERSION,
+  type Data,
+  type Hello,
+  type Message,
+  type ProtocolError,
+  type Res,
+  type Rst,
+  type WindowUpdate,
+} from '../../../proto/src/index.ts';
+import { WORKER_TO_ROUTER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
+import { Transport, type TransportHandler } from '../transport/socket.ts';
+import { PerKeyRateLimit } from '../util/rate-limit.ts';
+import { WorkerRecord } from './worker.ts';
+
+/** Most workers registered at once; more get ERROR overloaded (every table has a limit). */
+const MAX_WORKERS = 4096;
+/** Largest credit the router keeps for a worker (SPEC §6.1 allows the cap). */
+const MAX_CREDIT = 1_000_000;
+/** A peer silent this many heartbeat intervals is dead (SPEC §4). */
+const LIVENESS = 3;
+
+export type StreamMessageFromWorker = Res | Data | WindowUpdate | Rst;
+
+/** What the registry tells the dispatcher. */
+export interface WorkerSink {
+  /** A worker registered or gained credit: queued requests may go to it. */
+  workerAvailable(worker: WorkerRecord): void;
+  /** A worker left or died; `unsentRequests` are stream ids whose REQ it never received. */
+  workerLost(worker: WorkerRecord, reason: string, unsentRequests: readonly number[]): void;
+  streamMessage(worker: WorkerRecord, message: StreamMessageFromWorker): void;
+  /** A pair for `stream` could not be decoded: the stream is broken (reset it unless `answerWithRst` is false). */
+  streamProtocolError(worker: WorkerRecord, stream: number, detail: string, answerWithRst: boolean): void;
+}
+
+export class Registry implements TransportHandler {
+  readonly transport: Transport;
+  private readonly workers = new Map<string, WorkerRecord>();
+  private readonly unknownPeerAnswers: PerKeyRateLimit;
+  private readonly decodeErrorLogs: PerKeyRateLimit;
+  /** ERROR version / protocol answers to undecodable messages, at most one per peer per interval. */
+  private readonly errorAnswers: PerKeyRateLimit;
+  private sink: WorkerSink | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** Counters (exposed for logs/metrics). */
+  decodeErrors = 0;
+  protocolViolations = 0;
+
+  constructor(
+    private readonly options: ResolvedRouterOptions,
+    private readonly log: Logger,
+    /** Random per router start: lets workers see a router restart at once. */
+    readonly epoch: string,
+  ) {
+    this.transport = new Transport(this, log);
+    this.unknownPeerAnswers = new PerKeyRateLimit(options.heartbeatMs);
+    this.decodeErrorLogs = new PerKeyRateLimit(options.heartbeatMs);
+    this.errorAnswers = new PerKeyRateLimit(options.heartbeatMs);
+  }
+
+  setSink(sink: WorkerSink): void {
+    this.sink = sink;
+  }
+
+  /** Binds the socket and starts heartbeats; resolves with the real endpoint. */
+  async start(endpoint: string): Promise<string> {
+    const bound = await this.transport.bind(endpoint);
+    const tickMs = Math.max(5, Math.floor(this.options.heartbeatMs / 2));
+    this.timer = setInterval(this.tick, tickMs);
+    this.timer.unref();
+    return bound;
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  /** Says BYE to every worker, sends what is queued and closes the socket. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'BYE', reason: 'router shutting down' });
+    await this.transport.close();
+  }
+
+  onMessage(peer: string, m: Message): void {
+    const worker = this.workers.get(peer);
+    if (m.type === 'HELLO') {
+      this.hello(peer, m, worker);
+      return;
+    }
+    if (worker === undefined) {
+      this.unknownPeer(peer, m);
+      return;
+    }
+    worker.lastSeenAt = Date.now();
+    switch (m.type) {
+      case 'RES':
+      case 'DATA':
+      case 'WINDOW':
+      case 'RST':
+        this.sink!.streamMessage(worker, m);
+        return;
+      case 'CREDIT':
+        if (worker.draining) return; // SPEC §6.2: after DRAIN, CREDIT is ignored
+        worker.credit = Math.min(worker.credit + m.credit, MAX_CREDIT);
+        if (worker.available) this.sink!.workerAvailable(worker);
+        return;
+      case 'HEARTBEAT':
+        if (m.epoch !== worker.epoch) {
+          // The worker restarted without a HELLO: forget it and ask it to register again.
+          this.lose(worker, 'epoch changed', []);
+          this.unknownPeer(peer, m);
+        }
+        return;
+      case 'DRAIN':
+        worker.draining = true;
+        worker.credit = 0;
+        this.log.info({ workerId: worker.workerId, lastStream: m.lastStream }, 'worker draining');
+        return;
+      case 'BYE':
+        this.lose(worker, `bye: ${m.reason}`, []);
+        return;
+      case 'ERROR':
+        this.log.warn({ workerId: worker.workerId, code: m.code, message: m.message }, 'worker sent ERROR');
+        return;
+      default:
+        // REQ / WELCOME never come from a worker.
+        this.protocolViolations++;
+        if (this.decodeErrorLogs.allow(peer, Date.now())) {
+          this.log.warn({ workerId: worker.workerId, type: m.type }, 'unexpected message type from worker');
+        }
+    }
+  }
+
+  onDecodeError(peer: string, error: ProtocolError): void {
+    this.decodeErrors++;
+    const now = Date.now();
+    const worker = this.workers.get(peer);
+    if (this.decodeErrorLogs.allow(peer, now)) {
+      this.log.warn({ peer, code: error.code, detail: error.message, decodeErrors: this.decodeErrors }, 'undecodable message from worker');
+    }
+    if (error.code === 'ZP_ERR_VERSION') {
+      if (this.errorAnswers.allow(peer, now)) {
+        this.transport.send(peer, { type: 'ERROR', code: 'version', message: `this router speaks version ${PROTOCOL_VERSION}` });
+      }
+      return;
+    }
+    if (error.typeCode === MessageCode.HELLO) {
+      // A HELLO we cannot read: say so, so the worker does not retry it blindly forever.
+      if (this.errorAnswers.allow(peer, now)) this.transport.send(peer, { type: 'ERROR', code: 'protocol', message: error.message.slice(0, 1024) });
+      return;
+    }
+    if (worker === undefined) return;
+    worker.lastSeenAt = now;
+    if (error.stream !== undefined) {
+      // A broken RST still ends its stream, but RST is never answered with RST (SPEC §8.1).
+      this.sink!.streamProtocolError(worker, error.stream, error.message, error.typeCode !== MessageCode.RST);
+    }
+  }
+
+  onSendFailed(peer: string, unsentRequests: number[], code: string): void {
+    const worker = this.workers.get(peer);
+    if (worker !== undefined) this.lose(worker, `send failed: ${code}`, unsentRequests);
+  }
+
+  onDisconnect(): void {
+    // zeromq does not say who left: probe everyone; a gone peer fails at once with EHOSTUNREACH,
+    // so a kill -9'd worker is noticed in milliseconds instead of 3 heartbeat intervals.
+    for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'HEARTBEAT', epoch: this.epoch });
+  }
+
+  private hello(peer: string, m: Hello, existing: WorkerRecord | undefined): void {
+    if (m.workerId !== peer) {
+      // The envelope's routing id is the worker's identity (SPEC §2); a HELLO claiming another is refused.
+      if (this.errorAnswers.allow(peer, Date.now())) {
+        this.transport.send(peer, { type: 'ERROR', code: 'protocol', message: 'HELLO.workerId must equal the routing id' });
+      }
+      return;
+    }
+    if (!m.versions.includes(PROTOCOL_VERSION)) {
+      this.transport.send(peer, { type: 'ERROR', code: 'version', message: `this router speaks version ${PROTOCOL_VERSION}` });
+      return;
+    }
+    const now = Date.now();
+    if (existing !== undefined) {
+      existing.lastSeenAt = now;
+      if (existing.epoch === m.epoch && existing.nonce === m.nonce) {
+        this.welcome(peer, m.nonce); // our WELCOME was lost: answer the same way, change nothing
+        return;
+      }
+      this.lose(existing, existing.epoch === m.epoch ? 're-registered' : 'restarted', []);
+    } else if (this.workers.size >= MAX_WORKERS) {
+      this.transport.send(peer, { type: 'ERROR', code: 'overloaded', message: 'too many workers' });
+      return;
+    }
+    const worker = new WorkerRecord(peer, m.workerId, m.epoch, m.nonce, m.pool, m.capacity, m.window, m.meta, now);
+    this.workers.set(peer, worker);
+    this.transport.track(peer, now);
+    this.welcome(peer, m.nonce);
+    this.log.info({ workerId: m.workerId, pool: m.pool, capacity: m.capacity, window: m.window }, 'worker registered');
+    if (worker.available) this.sink!.workerAvailable(worker);
+  }
+
+  private welcome(peer: string, nonce: number): void {
+    this.transport.send(peer, {
+      type: 'WELCOME',
+      nonce,
+      routerId: this.options.id,
+      epoch: this.epoch,
+      version: PROTOCOL_VERSION,
+      heartbeatMs: this.options.heartbeatMs,
+      window: this.options.window,
+      maxFrame: WORKER_TO_ROUTER_MAX_FRAME,
+    });
+  }
+
+  private unknownPeer(peer: string, m: Message): void {
+    // Never answer an ERROR with an ERROR, and a BYE from a forgotten worker needs no answer.
+    if (m.type === 'ERROR' || m.type === 'BYE') return;
+    if (!this.unknownPeerAnswers.allow(peer, Date.now())) return;
+    this.transport.send(peer, { type: 'ERROR', code: 'unknown_peer', message: 'send HELLO first' });
+  }
+
+  private lose(worker: WorkerRecord, reason: string, unsentRequests: readonly number[]): void {
+    if (worker.lost) return;
+    worker.lost = true;
+    if (this.workers.get(worker.peer) === worker) this.workers.delete(worker.peer);
+    this.transport.forget(worker.peer);
+    this.log.info({ workerId: worker.workerId, reason, inFlight: worker.inFlight }, 'worker lost');
+    this.sink!.workerLost(worker, reason, unsentRequests);
+  }
+
+  /** Liveness: heartbeat idle links, forget workers silent for LIVENESS intervals. */
+  private readonly tick = (): void => {
+    const now = Date.now();
+    const interval = this.options.heartbeatMs;
+    for (const worker of this.workers.values()) {
+      if (now - worker.lastSeenAt > LIVENESS * interval) {
+        this.lose(worker, 'heartbeat timeout', []);
+      } else if (this.transport.idleFor(worker.peer, now) >= interval) {
+        this.transport.send(worker.peer, { type: 'HEARTBEAT', epoch: this.epoch });
+      }
+    }
+  };
+}
