@@ -249,3 +249,24 @@ test('request headers above --max-header-size get 431', async () => {
   socket.destroy();
   assert.match(reply, /^HTTP\/1\.1 431 /);
 });
+
+test('a whole response in one RES gets a content-length instead of chunked encoding; a streamed one does not', async () => {
+  harness = await startHarness();
+  const w = await harness.worker();
+  const whole = request(harness.router.httpUrl + '/whole');
+  const req1 = await w.next('REQ');
+  await w.send({ type: 'RES', stream: req1.stream, seq: 0, status: 200, headers: ['content-type', 'text/plain'], fin: true, body: Buffer.from('complete') });
+  const r1 = await whole;
+  assert.equal(r1.headers['content-length'], '8');
+  assert.equal(r1.headers['transfer-encoding'], undefined);
+  assert.equal(await r1.body.text(), 'complete');
+
+  const streamed = request(harness.router.httpUrl + '/streamed');
+  const req2 = await w.next('REQ');
+  await w.send({ type: 'RES', stream: req2.stream, seq: 0, status: 200, headers: ['content-type', 'text/plain'], fin: false, body: Buffer.from('part') });
+  await w.send({ type: 'DATA', stream: req2.stream, seq: 1, fin: true, body: Buffer.from('-rest') });
+  const r2 = await streamed;
+  assert.equal(r2.headers['content-length'], undefined);
+  assert.equal(r2.headers['transfer-encoding'], 'chunked');
+  assert.equal(await r2.body.text(), 'part-rest');
+});

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EMPTY_BODY, Limits, type Data, type RstCode, type Res, type Rst, type WindowUpdate } from '../../../proto/src/index.ts';
 import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
-import { forwardResponseHeaders } from '../http/proxy-headers.ts';
+import { forwardResponseHeaders, hasHeader } from '../http/proxy-headers.ts';
 import { ROUTER_TO_WORKER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
 import type { Transport } from '../transport/socket.ts';
 import type { WorkerRecord } from '../workers/worker.ts';
@@ -253,7 +253,12 @@ export class Stream {
     if (m.status < 200) return this.protocolError(`status ${m.status} is not relayed`);
     if (!this.consume(m.body.length)) return;
     try {
-      this.res.writeHead(m.status, forwardResponseHeaders(m.headers, this.head.requestId));
+      const headers = forwardResponseHeaders(m.headers, this.head.requestId);
+      // A whole response in one RES has a known length: say so, as nginx would, instead of chunking.
+      if (m.fin && this.head.method !== 'HEAD' && m.status !== 204 && m.status !== 304 && !hasHeader(headers, 'content-length')) {
+        headers.push('content-length', String(m.body.length));
+      }
+      this.res.writeHead(m.status, headers);
     } catch (err) {
       return this.protocolError(`invalid response head: ${(err as Error).message}`);
     }

@@ -90,3 +90,9 @@ export function forwardResponseHeaders(workerHeaders: readonly string[], request
   out.push('x-request-id', requestId);
   return out;
 }
+
+/** Whether a flat, lower-cased header list has `name`. */
+export function hasHeader(headers: readonly string[], name: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
+  return false;
+}
