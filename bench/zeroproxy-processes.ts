@@ -42,7 +42,8 @@ export async function startZeroproxy(ctx: TargetContext, dirName: string, worker
   await mkdir(dir, { recursive: true });
   const endpoint = `ipc://${join(dir, 'router.ipc')}`;
   const zeroproxyBin = join(ctx.repoRoot, 'bin', 'zeroproxy.js');
-  const routerArgs = ['router', '--http', '127.0.0.1:0', '--bind', endpoint, '--drain-timeout', String(DRAIN_TIMEOUT_MS)];
+  // --no-access-log: the nginx and HAProxy configs log no requests either (nginx: access_log off).
+  const routerArgs = ['router', '--http', '127.0.0.1:0', '--bind', endpoint, '--drain-timeout', String(DRAIN_TIMEOUT_MS), '--no-access-log'];
   const router = ctx.children.start({ name: 'zeroproxy router', command: process.execPath, args: [zeroproxyBin, ...routerArgs], cwd: ctx.repoRoot });
   const spec = worker(endpoint);
   // cwd = repository root: `--import tsx` is resolved from there.

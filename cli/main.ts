@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerRouterCommand } from './router-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
+import { registerKeygenCommand } from './keygen-command.ts';
+import { registerStatusCommand } from './status-command.ts';
 
 const program = new Command('zeroproxy')
   .description('Zero-configuration HTTP reverse proxy with pull-based ZeroMQ workers')
@@ -18,6 +20,8 @@ const program = new Command('zeroproxy')
 
 registerRouterCommand(program);
 registerWorkerCommand(program);
+registerKeygenCommand(program);
+registerStatusCommand(program);
 
 // Apply the same error policy to every subcommand.
 for (const cmd of program.commands) {

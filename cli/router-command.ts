@@ -4,11 +4,15 @@
  */
 import { Option, type Command } from 'commander';
 import { ROUTER_DEFAULTS, startRouter, type RunningRouter } from '../router/src/index.ts';
+import { exitOnConfigError } from '../router/src/config/errors.ts';
 import { parseEndpoint, parseHostPort, parseInteger, type HostPort } from './parse.ts';
+import { accessLogOption, checkFrontDoorFlags, tlsCertOption, tlsKeyOption, type FrontDoorFlags } from './front-door-options.ts';
+import { createCliLogger } from './log-output.ts';
+import { parseSecretKeyFile } from './keygen-command.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-interface RouterFlags {
+interface RouterFlags extends FrontDoorFlags {
   http: HostPort;
   bind: string;
   id: string;
@@ -23,6 +27,15 @@ interface RouterFlags {
   maxHeaderSize: number;
   drainTimeout: number;
   logLevel: string;
+  admin?: HostPort;
+  headerTimeout: number;
+  bodyTimeout: number;
+  retryBudget: number;
+  maxWorkerStreams: number;
+  maxMessageSize: number;
+  curveSecret?: string;
+  allowWorkers?: string;
+  config?: string;
 }
 
 const D = ROUTER_DEFAULTS;
@@ -53,7 +66,20 @@ export function registerRouterCommand(program: Command): void {
     .addOption(intOption('--max-header-size <bytes>', 'largest request head (431 beyond)', 1024, 1 << 24, D.maxHeaderSize))
     .addOption(intOption('--drain-timeout <ms>', 'how long shutdown waits for in-flight requests', 0, 3_600_000, D.drainTimeoutMs))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(D.logLevel))
-    .action(async (flags: RouterFlags) => {
+    .addOption(new Option('--admin <[host:]port>', 'serve /metrics, /workers, /healthz, /readyz and the dashboard here (host defaults to 127.0.0.1; off by default)').argParser(parseHostPort('127.0.0.1')))
+    .addOption(new Option('--config <file>', 'routing config (YAML or JSON): routes, plugin chains, pools; reloaded on change and SIGHUP'))
+    .addOption(tlsCertOption())
+    .addOption(tlsKeyOption())
+    .addOption(accessLogOption())
+    .addOption(intOption('--header-timeout <ms>', 'slow clients: the request head must arrive within this (408)', 1, 3_600_000, D.headerTimeoutMs))
+    .addOption(intOption('--body-timeout <ms>', 'slow clients: the whole request must arrive within this (408; 0 = none)', 0, 86_400_000, D.bodyTimeoutMs))
+    .addOption(intOption('--retry-budget <percent>', 'retries allowed as % of recent requests (plus 10 per 10 s); beyond → 502', 0, 100, D.retryBudgetPercent))
+    .addOption(intOption('--max-worker-streams <n>', 'most requests in flight on one worker, whatever credit it claims', 1, 1_000_000, D.maxWorkerStreams))
+    .addOption(intOption('--max-message-size <bytes>', 'largest ZeroMQ frame accepted from a peer (bigger: disconnected)', 65536, 64 * 1024 * 1024, D.maxMessageSize))
+    .addOption(new Option('--curve-secret <file>', 'CURVE: router secret key file (from zeroproxy keygen); needs --allow-workers').argParser(parseSecretKeyFile))
+    .addOption(new Option('--allow-workers <file|dir>', 'CURVE: allowed worker public keys, one per line, or a directory of *.pub files (re-read on SIGHUP)'))
+    .action(async (flags: RouterFlags, cmd: Command) => {
+      checkFrontDoorFlags(flags, cmd);
       // Handlers go in before anything else: a signal that arrives while starting (or right after
       // the "router listening" line) must still shut down cleanly rather than kill the process.
       let router: RunningRouter | undefined;
@@ -88,7 +114,20 @@ export function registerRouterCommand(program: Command): void {
         maxHeaderSize: flags.maxHeaderSize,
         drainTimeoutMs: flags.drainTimeout,
         logLevel: flags.logLevel,
-      });
+        admin: flags.admin,
+        logger: createCliLogger(flags.logLevel),
+        accessLog: flags.accessLog,
+        tlsCert: flags.tlsCert,
+        tlsKey: flags.tlsKey,
+        headerTimeoutMs: flags.headerTimeout,
+        bodyTimeoutMs: flags.bodyTimeout,
+        retryBudgetPercent: flags.retryBudget,
+        maxWorkerStreams: flags.maxWorkerStreams,
+        maxMessageSize: flags.maxMessageSize,
+        curveSecretKey: flags.curveSecret,
+        allowWorkers: flags.allowWorkers,
+        configFile: flags.config,
+      }).catch(exitOnConfigError);
       if (stopping) {
         stopping = false;
         shutdown();

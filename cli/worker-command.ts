@@ -5,10 +5,12 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
+import { createCliLogger } from './log-output.ts';
 import { tsImport } from 'tsx/esm/api';
 import { createBridge, createWorker, WORKER_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
 import { collectEndpoints, parseInteger, parseUrl } from './parse.ts';
+import { collectMeta, parseWeight, workerMeta } from './worker-meta.ts';
+import { parsePublicKeyOrFile, parseSecretKeyFile } from './keygen-command.ts';
 
 interface WorkerFlags {
   connect?: string[];
@@ -20,6 +22,10 @@ interface WorkerFlags {
   window: number;
   drainTimeout: number;
   logLevel: string;
+  meta?: Record<string, string>;
+  weight?: number;
+  curveSecret?: string;
+  routerKey?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -62,9 +68,16 @@ export function registerWorkerCommand(program: Command): void {
     .option('--window <bytes>', 'request-body window per stream', parseInteger(1024, 0x7fffffff), WORKER_DEFAULTS.window)
     .option('--drain-timeout <ms>', 'time in-flight requests get on shutdown', parseInteger(0, 2 ** 31 - 1), WORKER_DEFAULTS.drainTimeoutMs)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--meta <key=value>', 'label announced in HELLO meta (repeatable), e.g. labels=eu,ssd', collectMeta)
+    .option('--weight <n>', 'shard weight announced in HELLO meta (default 1)', parseWeight)
+    .addOption(new Option('--curve-secret <file>', 'CURVE: this worker\'s secret key file (zeroproxy keygen); needs --router-key').argParser(parseSecretKeyFile))
+    .addOption(new Option('--router-key <key|file>', 'CURVE: the router\'s public key, or a file holding it').argParser(parsePublicKeyOrFile))
     .action(async (flags: WorkerFlags, cmd: Command) => {
       if (!flags.forward && !flags.handler) cmd.error('error: one of --forward <url> or --handler <module> is required', { exitCode: 2 });
-      const logger = pino({ level: flags.logLevel });
+      if ((flags.curveSecret === undefined) !== (flags.routerKey === undefined)) {
+        cmd.error('error: CURVE needs both --curve-secret <file> and --router-key <key|file>', { exitCode: 2 });
+      }
+      const logger = createCliLogger(flags.logLevel); // JSON lines; readable lines on a terminal
       const handler = flags.handler ? await loadHandler(flags.handler, cmd) : undefined;
       const bridge = flags.forward ? createBridge({ target: flags.forward, connections: flags.capacity, logger }) : undefined;
       const worker = createWorker({
@@ -77,6 +90,8 @@ export function registerWorkerCommand(program: Command): void {
         drainTimeoutMs: flags.drainTimeout,
         logger,
         handleSignals: true,
+        meta: workerMeta(flags),
+        ...(flags.curveSecret !== undefined ? { curve: { secretKey: flags.curveSecret, serverKey: flags.routerKey! } } : {}),
       });
       logger.debug({ workerId: worker.id }, 'worker created');
     });

@@ -2,16 +2,16 @@
  * Micro-benchmark of the SDK's per-request cost, in process, without ZeroMQ: a real StreamImpl fed a
  * REQ and answered through (a) the low-level onStream API, (b) a fetch-style handler returning a
  * text Response, (c) the same handler also reading url, pathname and a header (what routers do),
- * (d) a POST whose body the handler reads with text(), (e) a fetch handler returning a streamed
- * Response. Prints ns/request, best of several runs: the machine is shared and noisy, so the minimum
- * is the least disturbed figure.
+ * (d) the same with the SDK's opt-in LightResponse, (e) a POST whose body the handler reads with
+ * text(), (f) a fetch handler returning a streamed Response. Prints ns/request, best of several
+ * runs: the machine is shared and noisy, so the minimum is the least disturbed figure.
  *
  * Usage: node --import tsx bench/micro/fetch-handler.ts [--requests N] [--runs R]
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Message, Req } from '../../proto/src/index.ts';
-import { fetchHandlerToStreamHandler, type FetchHandler, type StreamHandler } from '../../worker-sdk/src/index.ts';
+import { fetchHandlerToStreamHandler, LightResponse, type FetchHandler, type StreamHandler } from '../../worker-sdk/src/index.ts';
 import { StreamImpl, type StreamOwner } from '../../worker-sdk/src/stream.ts';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '50000' }, runs: { type: 'string', default: '7' } } });
@@ -78,6 +78,15 @@ const cases: { name: string; post: boolean; handler: StreamHandler }[] = [
       const path = new URL(req.url).pathname;
       const id = req.headers.get('x-request-id');
       return new Response(path === '/small' && id ? BODY : 'no', { headers: { 'content-type': 'text/plain' } });
+    }),
+  },
+  {
+    name: 'fetch, reads url+header, LightResponse',
+    post: false,
+    handler: fetchPath((req) => {
+      const path = new URL(req.url).pathname;
+      const id = req.headers.get('x-request-id');
+      return new LightResponse(path === '/small' && id ? BODY : 'no', { headers: { 'content-type': 'text/plain' } });
     }),
   },
   { name: 'fetch, POST 1 KB read with text()', post: true, handler: fetchPath(async (req) => new Response(await req.text())) },

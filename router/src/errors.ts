@@ -9,11 +9,14 @@ export const RouterErrors = {
   ZP_ERR_SHUTTING_DOWN: { status: 503, message: 'the router is shutting down' },
   ZP_ERR_REQUEST_TIMEOUT: { status: 504, message: 'the worker did not answer in time' },
   ZP_ERR_WORKER_LOST: { status: 502, message: 'the worker went away and the request could not be retried' },
+  ZP_ERR_RETRY_BUDGET: { status: 502, message: 'the worker failed and the retry budget is spent' },
   ZP_ERR_WORKER_RESET: { status: 502, message: 'the worker reset the stream' },
   ZP_ERR_BAD_RESPONSE: { status: 502, message: 'the worker sent an invalid response' },
   ZP_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body exceeds the size limit' },
   ZP_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'request header fields too large' },
   ZP_ERR_BAD_REQUEST: { status: 400, message: 'malformed request' },
+  ZP_ERR_NO_TERMINAL_RESPONSE: { status: 502, message: 'no attempt of a fanout/failover/hedge route gave a terminal response' },
+  ZP_ERR_REJECTED: { status: 403, message: 'a routing plugin refused the request (the status is the plugin\'s)' },
 } as const;
 
 export type RouterErrorCode = keyof typeof RouterErrors;

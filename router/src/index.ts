@@ -4,21 +4,28 @@
  */
 import { nanoid } from 'nanoid';
 import { pino } from 'pino';
+import { routerLiveState, startAdminServer, type RunningAdmin } from './admin/index.ts';
 import { Dispatcher } from './core/dispatcher.ts';
 import { createFrontDoor } from './http/front-door.ts';
 import { resolveRouterOptions, type RouterOptions } from './options.ts';
 import { Registry } from './workers/registry.ts';
+import { startLiveConfig, type LiveConfig } from './config/live-config.ts';
 
 export { ROUTER_DEFAULTS, type RouterOptions, type ResolvedRouterOptions } from './options.ts';
 export { RouterErrors, RouterError, type RouterErrorCode } from './errors.ts';
+export { ConfigError } from './config/errors.ts';
 
 export interface RunningRouter {
   /** e.g. "http://127.0.0.1:43123" (the real port when 0 was asked). */
   httpUrl: string;
   /** The bound ZeroMQ endpoint, resolved when the port was `*`. */
   bindEndpoint: string;
+  /** The admin endpoint's URL when `admin` was given (the real port when 0 was asked). */
+  adminUrl?: string;
   /** Stops accepting, finishes in-flight requests (≤ drainTimeoutMs), says BYE, closes sockets. */
   close(): Promise<void>;
+  /** Reloads the --config file now (as SIGHUP does); false when there is none or it is invalid. */
+  reloadConfig?(): Promise<boolean>;
 }
 
 export async function startRouter(options: RouterOptions = {}): Promise<RunningRouter> {
@@ -28,23 +35,32 @@ export async function startRouter(options: RouterOptions = {}): Promise<RunningR
   const dispatcher = new Dispatcher(opts, log, registry.transport);
   registry.setSink(dispatcher);
   const frontDoor = createFrontDoor(opts, dispatcher);
+  // The config is checked before any socket is bound: a bad file stops the start (exit 2 in the CLI).
+  const liveConfig: LiveConfig | null =
+    opts.configFile === undefined ? null : await startLiveConfig(opts.configFile, log, (table) => (dispatcher.routing = table));
 
   let bindEndpoint: string;
   let httpUrl: string;
+  let admin: RunningAdmin | null = null;
+  let accepting = true;
   try {
     bindEndpoint = await registry.start(opts.bind);
     dispatcher.start();
     httpUrl = await frontDoor.listen();
+    if (opts.admin) admin = await startAdminServer(opts.admin, routerLiveState({ routerId: opts.id, registry, dispatcher, accepting: () => accepting }), log);
   } catch (err) {
+    liveConfig?.close();
     dispatcher.stop();
     await registry.close().catch(() => undefined);
     await frontDoor.close().catch(() => undefined);
     throw err;
   }
-  log.info({ http: httpUrl, bind: bindEndpoint, routerId: opts.id, epoch: registry.epoch }, 'router listening');
+  log.info({ http: httpUrl, bind: bindEndpoint, admin: admin?.url, routerId: opts.id, epoch: registry.epoch }, 'router listening');
 
   let closing: Promise<void> | null = null;
   const close = async (): Promise<void> => {
+    accepting = false;
+    liveConfig?.close();
     dispatcher.beginClose();
     frontDoor.stopAccepting();
     const idle = await dispatcher.waitIdle(opts.drainTimeoutMs);
@@ -55,12 +71,15 @@ export async function startRouter(options: RouterOptions = {}): Promise<RunningR
     dispatcher.stop();
     await registry.close();
     await frontDoor.close();
+    await admin?.close();
     log.info('router stopped');
   };
 
   return {
     httpUrl,
     bindEndpoint,
+    ...(admin ? { adminUrl: admin.url } : {}),
     close: () => (closing ??= close()),
+    reloadConfig: () => liveConfig?.reload('reloadConfig()') ?? Promise.resolve(false),
   };
 }

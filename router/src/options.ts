@@ -37,6 +37,30 @@ export interface ResolvedRouterOptions {
   logLevel: string;
   /** Logger to use instead of a new pino logger on stdout. */
   logger?: Logger;
+  /** Admin endpoint address (/metrics, /workers, /stats, /healthz, /readyz, dashboard); off when absent. Port 0: ephemeral. */
+  admin?: { host: string; port: number };
+  /** One "access" log line per request at info level (nginx's access_log; on by default). */
+  accessLog: boolean;
+  /** TLS: PEM certificate chain file; with tlsKey the front door speaks HTTPS (ALPN h2 + http/1.1). */
+  tlsCert?: string;
+  /** TLS: PEM private key file. */
+  tlsKey?: string;
+  /** Slowloris bound: the whole request head must arrive within this (ms) → 408. */
+  headerTimeoutMs: number;
+  /** The whole request (head and body) must arrive within this (ms) → 408; 0 = none. */
+  bodyTimeoutMs: number;
+  /** Retries may be at most this percent of recent requests (plus a small reserve); beyond → 502. */
+  retryBudgetPercent: number;
+  /** Most streams in flight on one worker, whatever credit it announces. */
+  maxWorkerStreams: number;
+  /** libzmq ZMQ_MAXMSGSIZE: a peer sending a larger frame is disconnected before it is buffered (bytes). */
+  maxMessageSize: number;
+  /** CURVE: the router's Z85 secret key; when set, workers must use CURVE and be on the allowlist. */
+  curveSecretKey?: string;
+  /** CURVE: file (one public key a line) or directory (`*.pub`) of allowed worker keys; re-read on SIGHUP. */
+  allowWorkers?: string;
+  /** Routing config file (YAML or JSON): routes → plugin chains → pools; reloaded on change and SIGHUP. */
+  configFile?: string;
 }
 
 /** What callers of startRouter() pass: any subset; the rest comes from ROUTER_DEFAULTS. */
@@ -58,6 +82,12 @@ export const ROUTER_DEFAULTS: Readonly<Omit<ResolvedRouterOptions, 'logger'>> = 
   maxHeaderSize: 16384,
   drainTimeoutMs: 30000,
   logLevel: 'info',
+  accessLog: true,
+  headerTimeoutMs: 30000,
+  bodyTimeoutMs: 300000,
+  retryBudgetPercent: 20,
+  maxWorkerStreams: 1024,
+  maxMessageSize: 1024 * 1024 + 64 * 1024,
 });
 
 /** Fills what the caller left out from ROUTER_DEFAULTS. */

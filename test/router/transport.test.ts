@@ -99,7 +99,9 @@ test('everything queued for a peer in one turn leaves as ONE multipart message, 
     decoded.map((m) => (m.type === 'DATA' ? m.body.toString() : m.type)),
     ['chunk-1', 'chunk-2', 'chunk-3', 'chunk-4', 'chunk-5'],
   );
-  // And the peer's own message was decoded on the way in.
+  // And the peer's own message was decoded on the way in (the send above needs only the ZMTP
+  // handshake, so the HEARTBEAT may still be on its way: wait for it).
+  await handler.waitFor(() => handler.messages.length > 0, "the peer's HEARTBEAT");
   assert.equal(handler.messages[0]![0], 'peer-1');
   assert.equal(handler.messages[0]![1].type, 'HEARTBEAT');
 });

@@ -1,16 +1,20 @@
 /**
  * The --forward bridge against a real node:http backend, driven by a real ZeroMQ ROUTER acting as
  * the router that honours both windows: status, headers, hop-by-hop stripping, byte-exact streaming
- * both ways, 502 when the backend is unreachable.
+ * both ways, 502 when the backend is unreachable or refuses the request, a small answer in one
+ * message, back-pressure from the router's window to the backend socket, cancellation (also of a
+ * request still queued in the pool), a backend failing mid-response, 1xx responses.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, test } from 'node:test';
-import { createBridge, createWorker } from '../../worker-sdk/src/index.ts';
+import { createBridge, createWorker, stripHopByHop } from '../../worker-sdk/src/index.ts';
+import { backendRequestHeaders, backendResponseHeaders } from '../../worker-sdk/src/bridge-headers.ts';
+import { RELAY_HIGH_WATER_BYTES } from '../../worker-sdk/src/bridge-exchange.ts';
 import type { Req } from '../../proto/src/index.ts';
-import { captureLogger, deferred, FakeRouter, header, req, type Deferred } from './fake-router.ts';
+import { captureLogger, deferred, FakeRouter, header, readResponse, req, type Deferred } from './fake-router.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -25,11 +29,48 @@ interface Seen {
 }
 
 /** A backend that echoes the request body back as it streams in and records what it saw. */
-async function startBackend(): Promise<{ url: string; seen: Seen[]; hang: { arrived: Deferred<void>; closed: Deferred<void> }; sse: { next: Deferred<void> } }> {
+interface Big {
+  /** Bytes the backend got into its socket so far. */
+  produced: number;
+  closed: Deferred<void>;
+}
+
+/** A chunk with a position-dependent pattern, so a lost or repeated chunk changes the bytes. */
+const BIG_CHUNK = Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7 + 3) & 0xff));
+
+async function startBackend(): Promise<{ url: string; seen: Seen[]; hang: { arrived: Deferred<void>; closed: Deferred<void> }; sse: { next: Deferred<void> }; big: Big }> {
   const seen: Seen[] = [];
   const hang = { arrived: deferred(), closed: deferred() };
   const sse = { next: deferred() };
+  const big: Big = { produced: 0, closed: deferred() };
   const server: Server = createServer((request, response) => {
+    if (request.url === '/big') {
+      // 256 MiB as fast as the socket takes it: only the bridge pausing its read can stop it.
+      const total = 256 * 1024 * 1024;
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      response.on('close', () => big.closed.resolve());
+      const pump = (): void => {
+        while (big.produced < total && !response.destroyed) {
+          big.produced += BIG_CHUNK.length;
+          if (!response.write(BIG_CHUNK)) return void response.once('drain', pump);
+        }
+        if (big.produced >= total) response.end();
+      };
+      pump();
+      return;
+    }
+    if (request.url === '/broken') {
+      // Head and a first piece, then the connection dies: the response can only end with a reset.
+      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
+      response.write('partial', () => response.socket?.destroy());
+      return;
+    }
+    if (request.url === '/hints') {
+      response.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.end('after hints');
+      return;
+    }
     if (request.url === '/hang') {
       // Never answers: only a cancel from the router side ends it.
       response.on('close', () => hang.closed.resolve());
@@ -58,14 +99,14 @@ async function startBackend(): Promise<{ url: string; seen: Seen[]; hang: { arri
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   cleanups.push(() => server.closeAllConnections());
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, hang, sse };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, hang, sse, big };
 }
 
-async function startBridgeWorker(target: string, routerWindow: number, workerWindow: number): Promise<{ router: FakeRouter; id: string }> {
+async function startBridgeWorker(target: string, routerWindow: number, workerWindow: number, connections = 4): Promise<{ router: FakeRouter; id: string }> {
   const router = await FakeRouter.bind();
   cleanups.push(() => router.close());
   const logs = captureLogger();
-  const bridge = createBridge({ target, connections: 4, logger: logs.logger });
+  const bridge = createBridge({ target, connections, logger: logs.logger });
   cleanups.push(() => bridge.close());
   const id = `bridge-${Math.random().toString(36).slice(2)}`;
   const worker = createWorker({ connect: router.endpoint, onStream: bridge.onStream, id, handleSignals: false, logger: logs.logger, window: workerWindow, drainTimeoutMs: 500 });
@@ -207,4 +248,146 @@ test('bridge: RST from the router cancels the backend request', async () => {
   await backend.hang.closed.promise;
   assert.equal((await router.next('CREDIT')).credit, 1);
   assert.equal(router.log.filter((r) => r.m.type === 'RST').length, 0, 'RST is never answered with RST');
+});
+
+test('bridge: a small complete answer leaves as ONE RES carrying the body and fin', async () => {
+  const backend = await startBackend();
+  const { router, id } = await startBridgeWorker(backend.url, 65536, 65536);
+  await router.send(id, req(1, { path: '/created', headers: ['host', 'front.test'] }));
+  const res = await router.next('RES', (m) => m.stream === 1);
+  assert.equal(res.status, 201);
+  assert.equal(res.fin, true, 'headers, body and end parsed from one read go out together');
+  assert.equal(res.body.toString(), 'got it');
+  await router.sync(id, 999);
+  assert.equal(router.log.filter((r) => r.m.type === 'DATA' && r.m.stream === 1).length, 0, 'no separate DATA message');
+  // The same connection serves the next request (keep-alive), answered the same way.
+  await router.send(id, req(3, { path: '/created', headers: ['host', 'front.test'] }));
+  const again = await router.next('RES', (m) => m.stream === 3);
+  assert.equal(again.fin, true);
+  assert.equal(again.body.toString(), 'got it');
+});
+
+test('bridge: a backend faster than the router is paused at the window, resumes as window is granted, and RST stops it', async () => {
+  const backend = await startBackend();
+  const routerWindow = 65536;
+  const { router, id } = await startBridgeWorker(backend.url, routerWindow, 65536);
+  await router.send(id, req(1, { path: '/big', headers: ['host', 'front.test'] }));
+  const res = await router.next('RES', (m) => m.stream === 1);
+  assert.equal(res.status, 200);
+  const received: Buffer[] = [res.body];
+  let receivedBytes = res.body.length;
+  const take = async (): Promise<void> => {
+    const d = await router.next('DATA', (m) => m.stream === 1);
+    received.push(d.body);
+    receivedBytes += d.body.length;
+  };
+  while (receivedBytes < routerWindow) await take();
+  assert.equal(receivedBytes, routerWindow, 'never beyond the window');
+
+  // The backend writes until its socket is full; wait (bounded) until it stops making progress.
+  let last = -1;
+  let still = 0;
+  for (let i = 0; i < 300 && still < 4; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    still = backend.big.produced === last ? still + 1 : 0;
+    last = backend.big.produced;
+  }
+  assert.equal(still, 4, `the backend never stalled (${backend.big.produced} bytes produced)`);
+  // Kernel socket buffers hold a few MiB; without the pause the worker would have read all 256 MiB.
+  assert.ok(backend.big.produced < 64 * 1024 * 1024, `backend stalled only after ${backend.big.produced} bytes`);
+
+  // Granting window resumes the relay: 4 MiB more arrive, byte-exact.
+  const more = 4 * 1024 * 1024;
+  let seq = 1;
+  while (receivedBytes < routerWindow + more) {
+    await router.send(id, { type: 'WINDOW', stream: 1, seq: seq++, increment: routerWindow });
+    const target = receivedBytes + routerWindow;
+    while (receivedBytes < target) await take();
+  }
+  const body = Buffer.concat(received);
+  for (let offset = 0; offset < body.length; offset += BIG_CHUNK.length) {
+    assert.ok(body.subarray(offset, offset + BIG_CHUNK.length).equals(BIG_CHUNK.subarray(0, Math.min(BIG_CHUNK.length, body.length - offset))), `bytes at ${offset}`);
+  }
+  assert.ok(RELAY_HIGH_WATER_BYTES <= routerWindow * 4, 'the relay buffers at most a few windows');
+
+  // The client goes away: the backend's response is cancelled.
+  await router.send(id, { type: 'RST', stream: 1, code: 'cancel', message: 'client went away' });
+  await backend.big.closed.promise;
+});
+
+test('bridge: a backend dying mid-response resets the stream (internal); the worker keeps serving', async () => {
+  const backend = await startBackend();
+  const { router, id } = await startBridgeWorker(backend.url, 65536, 65536);
+  await router.send(id, req(1, { path: '/broken', headers: ['host', 'front.test'] }));
+  const res = await router.next('RES', (m) => m.stream === 1);
+  assert.equal(res.status, 200);
+  const rst = await router.next('RST', (m) => m.stream === 1);
+  assert.equal(rst.code, 'internal');
+  await router.send(id, req(3, { path: '/created', headers: ['host', 'front.test'] }));
+  const next = await readResponse(router, 3);
+  assert.equal(next.status, 201);
+  assert.equal(next.body.toString(), 'got it');
+});
+
+test('bridge: 1xx informational responses are not relayed; the final status is', async () => {
+  const backend = await startBackend();
+  const { router, id } = await startBridgeWorker(backend.url, 65536, 65536);
+  await router.send(id, req(1, { path: '/hints', headers: ['host', 'front.test'] }));
+  const res = await readResponse(router, 1);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.toString(), 'after hints');
+  assert.equal(router.log.filter((r) => r.m.type === 'RES' && r.m.stream === 1).length, 1);
+});
+
+test('bridge: a request undici refuses (bad header value) gets 502; the worker keeps serving', async () => {
+  const backend = await startBackend();
+  const { router, id } = await startBridgeWorker(backend.url, 65536, 65536);
+  await router.send(id, req(1, { path: '/created', headers: ['host', 'front.test', 'x-bad', 'a\r\nx-injected: 1'] }));
+  const res = await readResponse(router, 1);
+  assert.equal(res.status, 502);
+  assert.match(res.body.toString(), /^bad gateway: backend http:\/\/127\.0\.0\.1:\d+ failed: /);
+  assert.equal(backend.seen.length, 0, 'nothing reached the backend');
+  await router.send(id, req(3, { path: '/created', headers: ['host', 'front.test'] }));
+  assert.equal((await readResponse(router, 3)).status, 201);
+});
+
+test('bridge: a request reset while queued in the pool never reaches the backend', async () => {
+  const backend = await startBackend();
+  const { router, id } = await startBridgeWorker(backend.url, 65536, 65536, 1);
+  // One connection: /hang holds it, so stream 3 waits in the pool's queue.
+  await router.send(id, req(1, { path: '/hang', headers: ['host', 'front.test'] }));
+  await backend.hang.arrived.promise;
+  await router.send(id, req(3, { path: '/queued', headers: ['host', 'front.test'] }));
+  await router.send(id, { type: 'RST', stream: 3, code: 'cancel', message: 'client went away' });
+  await router.send(id, { type: 'RST', stream: 1, code: 'cancel', message: 'client went away' });
+  await backend.hang.closed.promise;
+  // The pool's only connection is free again: a later request is served, the cancelled one never was.
+  await router.send(id, req(5, { path: '/later', headers: ['host', 'front.test'] }));
+  assert.equal((await readResponse(router, 5)).status, 207);
+  assert.deepEqual(backend.seen.map((s) => s.url), ['/later']);
+  assert.equal(router.log.filter((r) => r.m.type === 'RES' && r.m.stream === 3).length, 0);
+});
+
+test('bridge: a GET that carries a body forwards it (the backend is not left waiting for it)', async () => {
+  const backend = await startBackend();
+  const windows = { router: 65536, worker: 65536 };
+  const { router, id } = await startBridgeWorker(backend.url, windows.router, windows.worker);
+  const body = Buffer.from('query in the body');
+  const res = await exchange(router, id, { method: 'GET', path: '/search', headers: ['host', 'front.test', 'content-length', String(body.length)] }, body, windows);
+  assert.equal(res.status, 207);
+  assert.equal(res.body.toString(), 'query in the bodygot it');
+  assert.equal(backend.seen[0]!.bodyBytes, body.length);
+});
+
+test('bridge headers: request list keeps order and repeats, drops hop-by-hop, Connection-named and pseudo fields, adds Host', () => {
+  const list = ['x-a', '1', 'cookie', 'a=1', 'Connection', 'close, X-Hop', 'x-hop', 'h', 'te', 'trailers', ':path', '/', 'cookie', 'b=2', 'Transfer-Encoding', 'chunked'];
+  assert.deepEqual(backendRequestHeaders(list, 'front.test:8080'), ['x-a', '1', 'cookie', 'a=1', 'cookie', 'b=2', 'host', 'front.test:8080']);
+  assert.deepEqual(backendRequestHeaders(['host', 'given.test', 'x', 'y'], 'authority.test'), ['host', 'given.test', 'x', 'y']);
+  assert.deepEqual(backendRequestHeaders([], ''), []);
+  assert.deepEqual(stripHopByHop(['Keep-Alive', '5', 'X-Ok', 'v', 'connection', 'x-ok']), []);
+});
+
+test('bridge headers: raw response headers become a lower-case list in received order, hop-by-hop dropped', () => {
+  const raw = ['Content-Type', 'text/plain', 'Set-Cookie', 's=1', 'Connection', 'keep-alive, X-Private', 'X-Private', 'p', 'Set-Cookie', 't=2', 'Keep-Alive', 'timeout=5', 'X-Latin1', 'caf\u00e9'].map((v) => Buffer.from(v, 'latin1'));
+  assert.deepEqual(backendResponseHeaders(raw), ['content-type', 'text/plain', 'set-cookie', 's=1', 'set-cookie', 't=2', 'x-latin1', 'caf\u00e9']);
 });

@@ -1,6 +1,9 @@
 /** zeroproxy worker SDK: public API. */
 export { createWorker, defaultWorkerId, WORKER_DEFAULTS, type Worker, type WorkerOptions } from './worker.ts';
 export { fetchHandlerToStreamHandler, type FetchContext, type FetchHandler } from './fetch-handler.ts';
+export { LightResponse } from './light-response.ts';
 export { flattenHeaders, type ResponseHeaders, type Stream, type StreamHandler } from './stream.ts';
 export { createBridge, stripHopByHop, type Bridge, type BridgeOptions } from './bridge.ts';
 export { StreamResetError, StreamStateError, type StreamEndCode } from './errors.ts';
+export { type WorkerCurveOptions } from './curve.ts';
+export { curvePublicKey, readSecretKeyPair, CurveKeyError, type CurveKeyPair } from './curve-keys.ts';

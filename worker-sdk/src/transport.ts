@@ -45,8 +45,10 @@ export class WorkerTransport {
     readonly workerId: string,
     private readonly events: TransportEvents,
     private readonly logger: Logger,
+    /** Extra socket options, e.g. the CURVE client keys (worker-sdk/src/curve.ts). */
+    socketOptions: { curveSecretKey?: string; curvePublicKey?: string; curveServerKey?: string } = {},
   ) {
-    this.socket = new zmq.Router({ routingId: workerId, mandatory: true, sendTimeout: SEND_TIMEOUT_MS, linger: LINGER_MS });
+    this.socket = new zmq.Router({ ...socketOptions, routingId: workerId, mandatory: true, sendTimeout: SEND_TIMEOUT_MS, linger: LINGER_MS });
     this.receiving = this.receiveLoop();
   }
 

@@ -9,6 +9,7 @@ import { fetchHandlerToStreamHandler, type FetchHandler } from './fetch-handler.
 import { RouterLink } from './link.ts';
 import type { StreamHandler } from './stream.ts';
 import { WorkerTransport } from './transport.ts';
+import { curveClientSocketOptions, type WorkerCurveOptions } from './curve.ts';
 
 export interface WorkerOptions {
   /** Router endpoint(s), e.g. tcp://127.0.0.1:5555. */
@@ -30,6 +31,8 @@ export interface WorkerOptions {
   /** SIGTERM/SIGINT → drain, BYE, exit 0. */
   handleSignals?: boolean;
   logger?: Logger;
+  /** CURVE: connect as a CURVE client with this keypair (secret) to routers with this public key. */
+  curve?: WorkerCurveOptions;
 }
 
 export interface Worker {
@@ -85,6 +88,7 @@ export function createWorker(options: WorkerOptions): Worker {
       beforeFlush: (peer) => links.get(peer)?.beforeFlush(),
     },
     logger,
+    options.curve ? curveClientSocketOptions(options.curve) : {},
   );
 
   for (const endpoint of endpoints) {

@@ -14,7 +14,17 @@ import type { StreamMessageFromWorker, WorkerSink } from '../workers/registry.ts
 import type { WorkerRecord } from '../workers/worker.ts';
 import type { RouterErrorCode } from '../errors.ts';
 import { PerKeyRateLimit } from '../util/rate-limit.ts';
+import { RetryBudget } from '../security/retry-budget.ts';
 import type { Stream, StreamHost } from './stream.ts';
+import type { RoutingTable } from '../config/routing-table.ts';
+import type { LiveWorker } from '../plugins/types.ts';
+import { routeStream } from './attempts-route.ts';
+
+/** Whether a worker's HELLO meta has every `select` value (bridges announce `forward`: their target URL). */
+function metaMatches(worker: WorkerRecord, select: Readonly<Record<string, string>>): boolean {
+  for (const key in select) if (worker.meta[key] !== select[key]) return false;
+  return true;
+}
 
 export class Dispatcher implements WorkerSink, StreamHost {
   /** Workers by pool, in registration order. */
@@ -32,6 +42,10 @@ export class Dispatcher implements WorkerSink, StreamHost {
   private readonly violationLogs: PerKeyRateLimit;
   /** Streams reset because their worker broke the protocol (seq, window, bad response…). */
   protocolViolations = 0;
+  /** The config's routes (--config), swapped whole on reload; null = no config: pool "default". */
+  routing: RoutingTable | null = null;
+  /** --retry-budget: retries beyond it get 502 (its `exhausted` counts them). */
+  readonly retryBudget: RetryBudget;
 
   constructor(
     readonly options: ResolvedRouterOptions,
@@ -39,6 +53,7 @@ export class Dispatcher implements WorkerSink, StreamHost {
     readonly transport: Transport,
   ) {
     this.violationLogs = new PerKeyRateLimit(options.heartbeatMs);
+    this.retryBudget = new RetryBudget(options.retryBudgetPercent);
   }
 
   start(): void {
@@ -53,6 +68,13 @@ export class Dispatcher implements WorkerSink, StreamHost {
     return this.active.size;
   }
 
+  /** Requests waiting for a worker, all pools (read by the admin endpoint when scraped). */
+  get queued(): number {
+    let n = 0;
+    for (const queue of this.queues.values()) n += queue.length;
+    return n;
+  }
+
   /** A new request from the front door. */
   submit(stream: Stream): void {
     if (this.closing) {
@@ -60,6 +82,9 @@ export class Dispatcher implements WorkerSink, StreamHost {
       return;
     }
     this.active.add(stream);
+    this.retryBudget.recordRequest(Date.now());
+    // Routing plugins (--config): may change the head or pool, pin a worker, or take the request over.
+    if (!stream.routed && routeStream(this, stream)) return;
     this.place(stream, false);
   }
 
@@ -96,13 +121,14 @@ export class Dispatcher implements WorkerSink, StreamHost {
    * The available worker of `pool` with the fewest streams in flight; ties are broken uniformly at
    * random (which includes "power of two random choices" among equals) so load spreads evenly.
    */
-  private pick(pool: string): WorkerRecord | null {
+  private pick(pool: string, select: Readonly<Record<string, string>> | null = null): WorkerRecord | null {
     const workers = this.pools.get(pool);
     if (workers === undefined) return null;
     let best: WorkerRecord | null = null;
     let ties = 0;
     for (const w of workers) {
       if (!w.available) continue;
+      if (select !== null && !metaMatches(w, select)) continue;
       if (best === null || w.inFlight < best.inFlight) {
         best = w;
         ties = 1;
@@ -113,10 +139,40 @@ export class Dispatcher implements WorkerSink, StreamHost {
     return best;
   }
 
+  /**
+   * The worker for `stream`: its pinned worker (shard, attempts) when that one has credit — a pinned
+   * attempt waits for it, other requests fall back — else least-in-flight among the selection.
+   */
+  private pickFor(stream: Stream): WorkerRecord | null {
+    const target = stream.target;
+    if (target !== null) {
+      if (target.available) return target;
+      if (stream.onFailure !== null) return null;
+    }
+    return this.pick(stream.pool, stream.select);
+  }
+
+  /** Whether a worker that may get credit later (not lost, not draining) could take `stream`. */
+  private couldServe(stream: Stream): boolean {
+    const t = stream.target;
+    if (t !== null) return !t.lost && !t.draining;
+    const select = stream.select;
+    return (this.pools.get(stream.pool) ?? []).some((w) => !w.lost && !w.draining && (select === null || metaMatches(w, select)));
+  }
+
+  /** Workers of `pool` as routing plugins see them (read-only, registration order). */
+  workersOf(pool: string): readonly LiveWorker[] {
+    return this.pools.get(pool) ?? [];
+  }
+
   private place(stream: Stream, retry: boolean): void {
-    const worker = this.pick(stream.pool);
+    const worker = this.pickFor(stream);
     if (worker !== null) {
       this.assign(stream, worker);
+      return;
+    }
+    if (stream.onFailure !== null && !this.couldServe(stream)) {
+      stream.fail('ZP_ERR_WORKER_LOST'); // an attempt nobody can serve: its runner tries the next target now
       return;
     }
     let queue = this.queues.get(stream.pool);
@@ -140,15 +196,25 @@ export class Dispatcher implements WorkerSink, StreamHost {
     worker.inFlight++;
     worker.streams.set(id, stream);
     this.streams.set(id, stream);
+    if (stream.state === 'queued') this.transport.metrics.queueWait(Date.now() - stream.queueDeadline + this.options.queueTimeoutMs);
     stream.attach(worker, id, Date.now());
   }
 
   private pump(pool: string): void {
     const queue = this.queues.get(pool);
-    while (queue !== undefined && queue.length > 0) {
-      const worker = this.pick(pool);
-      if (worker === null) return;
-      this.assign(queue.shift()!, worker);
+    if (queue === undefined) return;
+    // FIFO; a request pinned to a worker, or narrowed by meta, does not hold up the ones behind it.
+    for (let i = 0; i < queue.length; ) {
+      const stream = queue[i]!;
+      const worker = this.pickFor(stream);
+      if (worker !== null) {
+        queue.splice(i, 1);
+        this.assign(stream, worker);
+      } else if (stream.target === null && stream.select === null) {
+        return; // no worker of the pool has credit
+      } else {
+        i++;
+      }
     }
   }
 
@@ -157,7 +223,16 @@ export class Dispatcher implements WorkerSink, StreamHost {
     if (stream.state === 'done') return;
     if (stream.responseStarted) {
       stream.abort();
-    } else if (stream.attempts <= this.options.retries && stream.canReplay(workerNeverSawIt)) {
+    } else if (stream.onFailure === null && stream.attempts <= this.options.retries && stream.canReplay(workerNeverSawIt)) {
+      if (!this.retryBudget.tryRetry(Date.now())) {
+        // Retries cannot amplify an outage: past the budget a failed attempt is final.
+        if (this.violationLogs.allow('\0retry-budget', Date.now())) {
+          this.log.warn({ requestId: stream.requestId, exhausted: this.retryBudget.exhausted }, 'retry budget exhausted: not retrying');
+        }
+        stream.fail('ZP_ERR_RETRY_BUDGET');
+        return;
+      }
+      this.transport.metrics.retried();
       stream.prepareRetry();
       this.place(stream, true);
     } else {
@@ -232,6 +307,7 @@ export class Dispatcher implements WorkerSink, StreamHost {
   }
 
   streamMessage(worker: WorkerRecord, m: StreamMessageFromWorker): void {
+    if (m.type === 'RST') this.transport.metrics.rstCounted('in', m.code);
     const stream = this.streams.get(m.stream);
     if (stream === undefined || stream.worker !== worker) {
       // Late frames after a reset are dropped; an unknown stream's DATA/RES gets one RST.

@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EMPTY_BODY, Limits, type Data, type RstCode, type Res, type Rst, type WindowUpdate } from '../../../proto/src/index.ts';
 import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
 import { forwardResponseHeaders, hasHeader } from '../http/proxy-headers.ts';
+import { applyHeaderEdits } from '../plugins/chain.ts';
+import type { HeaderEdit } from '../plugins/types.ts';
 import { ROUTER_TO_WORKER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
 import type { Transport } from '../transport/socket.ts';
 import type { WorkerRecord } from '../workers/worker.ts';
@@ -73,10 +75,25 @@ export class Stream {
   id = 0;
   worker: WorkerRecord | null = null;
   attempts = 0;
-  readonly pool = 'default';
+  /** Id of the worker of the latest attempt ('' before any): for the access log. */
+  workerId = '';
+  /** Response body bytes written to the client: for the access log. */
+  bytesOut = 0;
+  /** Pool the dispatcher places this request in (routing plugins may change it). */
+  pool = 'default';
+  /** Routing plugins: a pinned worker (shard, attempts), a HELLO-meta selection (rewrite), response edits. */
+  target: WorkerRecord | null = null;
+  select: Readonly<Record<string, string>> | null = null;
+  responseEdits: readonly HeaderEdit[] | null = null;
+  /** Set on attempts of a fanout/hedge/failover plan: a failure goes to the runner, not the client. */
+  onFailure: ((code: RouterErrorCode) => void) | null = null;
+  /** Already routed (an attempt): the dispatcher does not run the plugin chain again. */
+  routed = false;
   /** Absolute request deadline (ms since epoch), Infinity for none. */
   readonly deadline: number;
   queueDeadline = 0;
+  /** performance.now() at arrival: the request duration metric. */
+  readonly startedAt = performance.now();
   /** Headers (or more) were written to the client: a failure can no longer become an error status. */
   responseStarted = false;
 
@@ -131,6 +148,11 @@ export class Stream {
     return this.head.requestId;
   }
 
+  /** Request body bytes received from the client. */
+  get bytesIn(): number {
+    return this.received;
+  }
+
   /** Whether this request may be sent again to another worker. */
   canReplay(workerNeverSawIt: boolean): boolean {
     return this.replay !== null && (workerNeverSawIt || IDEMPOTENT.has(this.head.method));
@@ -142,6 +164,7 @@ export class Stream {
     this.worker = worker;
     this.id = id;
     this.attempts++;
+    this.workerId = worker.workerId;
     this.sendSeq = 0;
     this.recvSeq = 0;
     this.sendWindow = worker.window;
@@ -253,7 +276,8 @@ export class Stream {
     if (m.status < 200) return this.protocolError(`status ${m.status} is not relayed`);
     if (!this.consume(m.body.length)) return;
     try {
-      const headers = forwardResponseHeaders(m.headers, this.head.requestId);
+      let headers = forwardResponseHeaders(m.headers, this.head.requestId);
+      if (this.responseEdits !== null) headers = applyHeaderEdits(headers, this.responseEdits);
       // A whole response in one RES has a known length: say so, as nginx would, instead of chunking.
       if (m.fin && this.head.method !== 'HEAD' && m.status !== 204 && m.status !== 304 && !hasHeader(headers, 'content-length')) {
         headers.push('content-length', String(m.body.length));
@@ -324,6 +348,7 @@ export class Stream {
   // ── response to the client ──────────────────────────────────────────────────────────────────
 
   private writeBody(body: Buffer): void {
+    this.bytesOut += body.length;
     if (this.res.write(body)) {
       this.grant(body.length);
       return;
@@ -354,6 +379,7 @@ export class Stream {
 
   /** The worker's response is complete (`last` is its final body bytes, possibly empty). */
   private complete(last: Buffer): void {
+    this.bytesOut += last.length;
     if (last.length > 0) this.res.end(last);
     else this.res.end();
     // The worker answered before the whole request body was sent: tell it to stop waiting for it.
@@ -394,19 +420,29 @@ export class Stream {
     if (this.state === 'done') return;
     this.resetWorker('cancel', code);
     if (this.state === 'queued') this.host.dequeue(this);
+    if (this.onFailure !== null && !this.responseStarted) {
+      // An attempt of a fanout/hedge/failover plan: its runner decides what the client gets.
+      const runner = this.onFailure;
+      this.finish();
+      runner(code);
+      return;
+    }
     if (this.responseStarted) {
       this.abort();
       return;
     }
+    this.host.transport.metrics.requestError(code);
     const status = RouterErrors[code].status;
     const body = errorBody(code, this.head.requestId);
     const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', this.head.requestId];
     if (status === 503) headers.push('retry-after', String(Math.max(1, Math.ceil(this.host.options.queueTimeoutMs / 1000))));
     // An unread request body would otherwise be read to its end just to keep the connection.
-    if (!this.bodyDone) headers.push('connection', 'close');
+    // (HTTP/1 only: HTTP/2 forbids the field; the stream ends on its own.)
+    if (!this.bodyDone && this.req.httpVersionMajor === 1) headers.push('connection', 'close');
     this.responseStarted = true;
     try {
       this.res.writeHead(status, headers);
+      this.bytesOut += body.length;
       this.res.end(body);
     } catch {
       this.res.destroy();
@@ -421,6 +457,19 @@ export class Stream {
     if (this.state === 'queued') this.host.dequeue(this);
     this.res.destroy();
     this.finish();
+  }
+
+  /** Stops listening to req/res: another owner (the attempt runner, a rejection) answers the request. */
+  detach(): void {
+    this.req.off('data', onRequestData);
+    this.req.off('end', onRequestEnd);
+    this.req.off('error', onRequestError);
+    this.res.off('close', onResponseClose);
+  }
+
+  /** The owner that took this request over (detach) is done with it. */
+  done(): void {
+    if (this.state !== 'done') this.finish();
   }
 
   /** Before the dispatcher places this stream again after its worker was lost. */
@@ -438,6 +487,7 @@ export class Stream {
     this.pending = [];
     this.pendingBytes = 0;
     this.replay = null;
+    if (!this.routed) this.host.transport.metrics.requestFinished(this); // a client's request, not one attempt of it
     this.host.finished(this);
   }
 }

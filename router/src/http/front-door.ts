@@ -1,5 +1,6 @@
 /**
- * The HTTP front door (fastify on HTTP/1.1): every request becomes a Stream handed to the dispatcher.
+ * The HTTP front door (fastify over HTTP/1.1, h2c and TLS with ALPN h2 + http/1.1): every request
+ * becomes a Stream handed to the dispatcher, the same way whatever the protocol.
  * Bodies are never parsed or buffered here: the catch-all content-type parser passes the raw
  * payload through and the stream reads it chunk by chunk; the reply is hijacked and written raw
  * (a stream object per reply measured ~2× slower).
@@ -10,33 +11,48 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Dispatcher } from '../core/dispatcher.ts';
 import { Stream } from '../core/stream.ts';
 import type { ResolvedRouterOptions } from '../options.ts';
+import { createAccessLog } from './access-log.ts';
 import { forwardRequestHeaders } from './proxy-headers.ts';
-import { createHttpServer } from './server-factory.ts';
+import { createFrontServer, type FrontRequest, type FrontResponse, type FrontServer } from './server-factory.ts';
 
 export interface FrontDoor {
   readonly app: FastifyInstance;
-  readonly server: Server;
   /** Starts listening; resolves with the URL clients use (the real port when 0 was asked). */
   listen(): Promise<string>;
-  /** Stops accepting connections; idle keep-alive connections are closed. */
+  /** Stops accepting connections; idle keep-alive connections are closed, HTTP/2 sessions get GOAWAY. */
   stopAccepting(): void;
   /** Closes every connection that is left. */
   close(): Promise<void>;
 }
 
 /** Whether a request carries a body (RFC 9112 §6.3: Transfer-Encoding or a non-zero Content-Length). */
-function hasBody(req: IncomingMessage): boolean {
+function hasBody(req: FrontRequest): boolean {
   const headers = req.headers;
   if (headers['transfer-encoding'] !== undefined) return true;
   const length = headers['content-length'];
-  return length !== undefined && length !== '0';
+  if (length !== undefined) return length !== '0';
+  // HTTP/2: a body is whatever DATA frames follow, with or without content-length (RFC 9113 §8.1);
+  // there is none when the HEADERS frame ended the stream.
+  return 'stream' in req && !req.stream.endAfterHeaders;
+}
+
+/**
+ * Size of an HTTP/2 header list as RFC 9113 §6.5.2 counts it (name + value + 32 per field).
+ * node:http's parser enforces --max-header-size on HTTP/1.1; for HTTP/2 the front door does.
+ */
+function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) size += rawHeaders[i]!.length + rawHeaders[i + 1]!.length + 32;
+  return size;
 }
 
 export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Dispatcher): FrontDoor {
-  const scheme = 'http';
+  const accessLog = createAccessLog(dispatcher.log, options.accessLog);
+  let front: FrontServer | undefined;
 
   /** Turns one request into a Stream for the dispatcher; the response is written raw. */
-  const proxy = (req: IncomingMessage, res: ServerResponse): void => {
+  const proxy = (req: FrontRequest, res: FrontResponse): void => {
+    const scheme = front!.scheme;
     const remote = req.socket.remoteAddress ?? '';
     const forwarded = forwardRequestHeaders(req.rawHeaders, remote, scheme);
     const head = {
@@ -48,7 +64,15 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
       remote,
       requestId: forwarded.requestId,
     };
-    const stream = new Stream(dispatcher, req, res, head, hasBody(req), Date.now());
+    // The HTTP/2 compatibility objects offer everything Stream uses from node:http's (events,
+    // pause/resume, write/'drain', writeHead with a flat header list, end, destroy), so Stream
+    // relays both the same way.
+    const stream = new Stream(dispatcher, req as IncomingMessage, res as ServerResponse, head, hasBody(req), Date.now());
+    if (accessLog !== null) accessLog({ req, res }, stream, remote);
+    if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > options.maxHeaderSize) {
+      stream.fail('ZP_ERR_HEADERS_TOO_LARGE');
+      return;
+    }
     const declared = Number(req.headers['content-length']);
     if (declared > options.maxBodySize) {
       stream.fail('ZP_ERR_BODY_TOO_LARGE'); // refused before any byte is read
@@ -61,9 +85,16 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
     proxy(request.raw, reply.raw);
   };
 
-  let server: Server | undefined;
   const app = Fastify({
-    serverFactory: (listener) => (server = createHttpServer({ maxHeaderSize: options.maxHeaderSize }, listener)),
+    serverFactory: (listener) => {
+      front = createFrontServer(
+        { maxHeaderSize: options.maxHeaderSize, tlsCert: options.tlsCert, tlsKey: options.tlsKey, headerTimeoutMs: options.headerTimeoutMs, bodyTimeoutMs: options.bodyTimeoutMs },
+        // fastify's handler takes node:http's types; it reads only what both protocols provide.
+        listener as (req: FrontRequest, res: FrontResponse) => void,
+      );
+      // fastify only listens on it, asks its address and closes it: net.Server API both kinds have.
+      return front.server as Server;
+    },
     logger: false,
     exposeHeadRoutes: false,
     return503OnClosing: false,
@@ -87,21 +118,17 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
 
   return {
     app,
-    get server(): Server {
-      return server!;
-    },
     async listen(): Promise<string> {
       await app.listen({ host: options.httpHost, port: options.httpPort });
-      const address = server!.address() as AddressInfo;
+      const address = front!.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return `http://${host}:${address.port}`;
+      return `${front!.scheme}://${host}:${address.port}`;
     },
     stopAccepting(): void {
-      server?.close();
-      server?.closeIdleConnections();
+      front?.stopAccepting();
     },
     async close(): Promise<void> {
-      server?.closeAllConnections();
+      front?.closeAll();
       await app.close();
     },
   };

@@ -1,9 +1,14 @@
 /**
  * Header rewriting at the proxy boundary: hop-by-hop headers stripped both ways (RFC 9110 §7.6.1),
- * X-Forwarded-* and X-Request-Id added toward the worker, X-Request-Id returned to the client.
+ * Forwarded (RFC 7239, appended), X-Forwarded-* and X-Request-Id added toward the worker,
+ * X-Request-Id returned to the client, W3C traceparent/tracestate passed both ways when valid.
+ * HTTP/2 requests arrive with pseudo-headers in rawHeaders: :authority becomes Host, the others
+ * travel as REQ fields, and split Cookie fields are joined again (RFC 9113 §8.2.3).
  * Header lists stay flat [name, value, …] arrays (node's rawHeaders already is one): no objects.
  */
 import { nanoid } from 'nanoid';
+import { forwardedElement } from './forwarded.ts';
+import { appendTraceContext } from './trace-context.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -15,10 +20,22 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authorization',
   'proxy-authenticate',
+  // Only meaningful on an HTTP/1.1 upgrade to h2c, and forbidden in HTTP/2 (RFC 9113 §8.2.2).
+  'http2-settings',
 ]);
 
 /** Headers the router sets itself toward the worker (incoming copies are replaced or merged). */
-const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+const SET_BY_ROUTER = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+  'forwarded',
+  'cookie',
+  'traceparent',
+  'tracestate',
+  'host',
+]);
 
 /** A printable ASCII id of 1..200 characters, no leading/trailing space: safe to log and echo. */
 const VALID_REQUEST_ID = /^[\x21-\x7e](?:[\x20-\x7e]{0,198}[\x21-\x7e])?$/;
@@ -49,32 +66,70 @@ export interface ForwardedRequestHead {
 }
 
 /**
- * Builds the worker's header list from node's flat rawHeaders (names in any case).
- * `remote` is the client's address; `scheme` the scheme the client used.
+ * Builds the worker's header list from node's flat rawHeaders (names in any case; HTTP/2
+ * pseudo-headers first). `remote` is the client's address; `scheme` the scheme the client used.
  */
 export function forwardRequestHeaders(rawHeaders: readonly string[], remote: string, scheme: string): ForwardedRequestHead {
   const named = connectionNamed(rawHeaders, false);
   const headers: string[] = [];
   let host = '';
+  let authority = '';
   let forwardedFor = '';
+  let forwarded = '';
+  let cookie = '';
   let incomingId: string | undefined;
+  let traceparent: string | undefined;
+  let traceparents = 0;
+  let tracestate: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const value = rawHeaders[i + 1]!;
-    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
-    if (SET_BY_ROUTER.has(name)) {
-      if (name === 'x-forwarded-for') forwardedFor = forwardedFor === '' ? value : `${forwardedFor}, ${value}`;
-      else if (name === 'x-request-id' && incomingId === undefined) incomingId = value;
+    if (name.charCodeAt(0) === 0x3a /* ':' */) {
+      if (name === ':authority') authority = value;
       continue;
     }
-    if (name === 'host' && host === '') host = value;
+    if (HOP_BY_HOP.has(name) || (named !== null && named.has(name))) continue;
+    if (SET_BY_ROUTER.has(name)) {
+      switch (name) {
+        case 'host':
+          if (host === '') host = value;
+          break;
+        case 'x-forwarded-for':
+          forwardedFor = forwardedFor === '' ? value : `${forwardedFor}, ${value}`;
+          break;
+        case 'forwarded':
+          forwarded = forwarded === '' ? value : `${forwarded}, ${value}`;
+          break;
+        case 'cookie':
+          cookie = cookie === '' ? value : `${cookie}; ${value}`;
+          break;
+        case 'x-request-id':
+          incomingId ??= value;
+          break;
+        case 'traceparent':
+          traceparent = value;
+          traceparents++;
+          break;
+        case 'tracestate':
+          tracestate = tracestate === undefined ? value : `${tracestate},${value}`;
+          break;
+      }
+      continue;
+    }
     headers.push(name, value);
   }
+  // HTTP/2: :authority is the authority (RFC 9113 §8.3.1); the worker still gets a Host field.
+  if (authority !== '') host = authority;
+  if (host !== '') headers.push('host', host);
+  if (cookie !== '') headers.push('cookie', cookie);
   const requestId = isValidRequestId(incomingId) ? incomingId : nanoid();
   headers.push('x-forwarded-for', forwardedFor === '' ? remote : `${forwardedFor}, ${remote}`);
   headers.push('x-forwarded-proto', scheme);
   if (host !== '') headers.push('x-forwarded-host', host);
+  const element = forwardedElement(remote, host, scheme);
+  headers.push('forwarded', forwarded === '' ? element : `${forwarded}, ${element}`);
   headers.push('x-request-id', requestId);
+  if (traceparent !== undefined) appendTraceContext(headers, traceparent, traceparents, tracestate);
   return { headers, authority: host, requestId };
 }
 
@@ -82,12 +137,27 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], remote: str
 export function forwardResponseHeaders(workerHeaders: readonly string[], requestId: string): string[] {
   const named = connectionNamed(workerHeaders, false);
   const out: string[] = [];
+  let traceparent: string | undefined;
+  let traceparents = 0;
+  let tracestate: string | undefined;
   for (let i = 0; i < workerHeaders.length; i += 2) {
     const name = workerHeaders[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || name === 'x-request-id' || (named !== null && named.has(name))) continue;
-    out.push(name, workerHeaders[i + 1]!);
+    // ":"-names are not field names (and would be pseudo-headers on HTTP/2): never relayed.
+    if (HOP_BY_HOP.has(name) || name === 'x-request-id' || name.charCodeAt(0) === 0x3a || (named !== null && named.has(name))) continue;
+    const value = workerHeaders[i + 1]!;
+    if (name === 'traceparent') {
+      traceparent = value;
+      traceparents++;
+      continue;
+    }
+    if (name === 'tracestate') {
+      tracestate = tracestate === undefined ? value : `${tracestate},${value}`;
+      continue;
+    }
+    out.push(name, value);
   }
   out.push('x-request-id', requestId);
+  if (traceparent !== undefined) appendTraceContext(out, traceparent, traceparents, tracestate);
   return out;
 }
 

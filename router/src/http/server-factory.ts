@@ -1,22 +1,217 @@
 /**
- * The one place the HTTP server is created (the seam for h2c sniffing and TLS later: swap this
- * factory, the front door does not change). Node enforces --max-header-size itself (→ 431).
+ * The one place the front door's servers are created (fastify's `serverFactory` seam).
+ *
+ * - Cleartext: one node:http server listens; its 'connection' handler first sniffs the HTTP/2
+ *   preface and hands h2c connections to a node:http2 server that never listens itself, and every
+ *   other connection to node:http's own connection handler — HTTP/1.1 keeps node's native parser,
+ *   timeouts and connection tracking, and pays one peek per connection.
+ * - TLS: `http2.createSecureServer({ allowHTTP1: true })`; ALPN picks h2 or http/1.1.
+ *
+ * Both protocols call the same request listener with node's HTTP/1 objects or the http2
+ * compatibility objects (Http2ServerRequest/Response), which offer the same streaming API.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, Server as HttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createSecureServer,
+  createServer as createH2cServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import { sniffProtocol } from './protocol-sniffer.ts';
+import { ROUTER_DEFAULTS } from '../options.ts';
 
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+export type FrontRequest = IncomingMessage | Http2ServerRequest;
+export type FrontResponse = ServerResponse | Http2ServerResponse;
+export type RequestListener = (req: FrontRequest, res: FrontResponse) => void;
 
-export interface HttpServerLimits {
+export interface FrontServerConfig {
+  /** Largest request head (HTTP/1.1: node's parser answers 431; HTTP/2: the front door does). */
   maxHeaderSize: number;
+  /** PEM certificate chain and private key file paths: both for TLS, neither for cleartext. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Slowloris bound (HTTP/1.1): the request head must arrive within this (ms) → 408. */
+  headerTimeoutMs?: number;
+  /** The whole request, head and body, must arrive within this (ms) → 408; 0 = none. */
+  bodyTimeoutMs?: number;
 }
 
-export function createHttpServer(limits: HttpServerLimits, listener: RequestListener): Server {
-  return createServer(
+/**
+ * node:http's own slow-client timeouts (headersTimeout / requestTimeout, answered 408 and the
+ * connection closed). Node checks them every connectionsCheckingInterval (30 s by default, far too
+ * coarse for a short bound), so the check runs at a quarter of the shortest timeout (≥ 100 ms).
+ * Node requires headersTimeout ≤ requestTimeout when the latter is set.
+ */
+export function slowClientTimeouts(config: FrontServerConfig): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+  const requestTimeout = config.bodyTimeoutMs ?? ROUTER_DEFAULTS.bodyTimeoutMs;
+  let headersTimeout = config.headerTimeoutMs ?? ROUTER_DEFAULTS.headerTimeoutMs;
+  if (requestTimeout > 0) headersTimeout = Math.min(headersTimeout, requestTimeout);
+  const shortest = requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout;
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(shortest / 4)));
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval };
+}
+
+/** The TLS files could not be used (missing, unreadable, or only one of the pair given). */
+export class TlsConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TlsConfigError';
+  }
+}
+
+export interface FrontServer {
+  /** What fastify listens on: an http.Server (cleartext) or an Http2SecureServer (TLS). */
+  readonly server: Server | Http2SecureServer;
+  readonly scheme: 'http' | 'https';
+  /** Stops accepting connections; idle HTTP/1.1 connections close, HTTP/2 sessions get GOAWAY. */
+  stopAccepting(): void;
+  /** Destroys every connection and session still open. */
+  closeAll(): void;
+}
+
+/** HTTP/2 sessions idle this long are closed (GOAWAY), like an HTTP/1.1 keep-alive timeout. */
+const H2_IDLE_TIMEOUT_MS = 72_000;
+/** HTTP/1.1 keep-alive timeout (node's default for http.Server). */
+const H1_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+/**
+ * h2 settings. The header-list size announced is generous on purpose: node resets a stream above
+ * it (ENHANCE_YOUR_CALM), while the front door answers a clear 431 above --max-header-size.
+ */
+function h2Settings(config: FrontServerConfig): { maxHeaderListSize: number; maxConcurrentStreams: number } {
+  return { maxHeaderListSize: Math.max(H2_MIN_HEADER_LIST, 2 * config.maxHeaderSize), maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS };
+}
+
+/**
+ * Streams one client may have open at once on a session (node's default is unbounded); nginx's
+ * http2_max_concurrent_streams default. More requests from one client queue in the client.
+ */
+const H2_MAX_CONCURRENT_STREAMS = 128;
+
+/** HTTP/2's own default header-list allowance in nghttp2 (64 KiB). */
+const H2_MIN_HEADER_LIST = 65_536;
+
+/** Keeps the open HTTP/2 sessions of a server, to send GOAWAY on shutdown and destroy leftovers. */
+class SessionSet {
+  private readonly sessions = new Set<Http2Session>();
+
+  track(session: ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    // A session error (protocol error, reset connection) ends that session only; node closes it.
+    session.on('error', () => undefined);
+    session.setTimeout(H2_IDLE_TIMEOUT_MS, () => session.close());
+  }
+
+  goaway(): void {
+    for (const session of this.sessions) session.close(); // in-flight streams still finish
+  }
+
+  destroyAll(): void {
+    for (const session of this.sessions) session.destroy();
+  }
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new TlsConfigError(`cannot read the TLS ${what} file ${path}: ${(err as Error).message}`);
+  }
+}
+
+function createCleartext(config: FrontServerConfig, listener: RequestListener): FrontServer {
+  const sessions = new SessionSet();
+  const h1 = createServer(
     {
-      maxHeaderSize: limits.maxHeaderSize,
-      // Streams may legitimately last long; the router's own --request-timeout bounds them.
-      requestTimeout: 0,
+      maxHeaderSize: config.maxHeaderSize,
+      // Slow clients: --header-timeout / --body-timeout (a response may still stream for long:
+      // these only bound how long the *request* takes to arrive; --request-timeout bounds the rest).
+      ...slowClientTimeouts(config),
     },
     listener,
   );
+  const h2c = createH2cServer({ settings: h2Settings(config) }, listener);
+  h2c.on('session', (session) => sessions.track(session));
+
+  // node:http serves a connection from its 'connection' listener (documented: emitting
+  // 'connection' injects one). Take that listener out and call it after the sniff decided h1.
+  const h1ConnectionListeners = h1.listeners('connection') as ((socket: Socket) => void)[];
+  h1.removeAllListeners('connection');
+  const sniffTimeoutMs = slowClientTimeouts(config).headersTimeout;
+  h1.on('connection', (socket: Socket) => {
+    sniffProtocol(socket, sniffTimeoutMs, (protocol) => {
+      if (protocol === 'h2c') {
+        // As on node's own http2 server: a client's FIN ends the connection (node:http's server,
+        // which accepted it, allows half-open sockets and handles that itself for HTTP/1.1).
+        socket.allowHalfOpen = false;
+        h2c.emit('connection', socket);
+      } else {
+        for (const serve of h1ConnectionListeners) serve.call(h1, socket);
+      }
+    });
+  });
+
+  return {
+    server: h1,
+    scheme: 'http',
+    stopAccepting(): void {
+      h1.close();
+      h1.closeIdleConnections();
+      sessions.goaway();
+    },
+    closeAll(): void {
+      h1.closeAllConnections();
+      sessions.destroyAll();
+    },
+  };
+}
+
+function createTls(config: FrontServerConfig, listener: RequestListener): FrontServer {
+  const cert = readPem(config.tlsCert!, 'certificate');
+  const key = readPem(config.tlsKey!, 'key');
+  const sessions = new SessionSet();
+  let server: Http2SecureServer;
+  try {
+    server = createSecureServer({ cert, key, allowHTTP1: true, settings: h2Settings(config) }, listener);
+  } catch (err) {
+    throw new TlsConfigError(`cannot use the TLS certificate/key: ${(err as Error).message}`);
+  }
+  // The HTTP/1.1 fallback runs node:http's connection handler on this server and reads these
+  // from it (they are http.Server options that createSecureServer does not take).
+  const h1Settings = server as unknown as { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number; keepAliveTimeout: number };
+  h1Settings.maxHeaderSize = config.maxHeaderSize;
+  Object.assign(h1Settings, slowClientTimeouts(config));
+  h1Settings.keepAliveTimeout = H1_KEEP_ALIVE_TIMEOUT_MS;
+  server.on('session', (session) => sessions.track(session));
+  // node:http's closeAllConnections works on the HTTP/1.1 connections this server tracks.
+  const closeAllH1 = (): void => HttpServer.prototype.closeAllConnections.call(server as unknown as Server);
+
+  return {
+    server,
+    scheme: 'https',
+    stopAccepting(): void {
+      server.close();
+      // Node defines it when allowHTTP1 is set (node:http's, on the tracked HTTP/1.1 connections);
+      // @types/node 20 does not declare it.
+      (server as unknown as Pick<Server, 'closeIdleConnections'>).closeIdleConnections();
+      sessions.goaway();
+    },
+    closeAll(): void {
+      closeAllH1();
+      sessions.destroyAll();
+    },
+  };
+}
+
+export function createFrontServer(config: FrontServerConfig, listener: RequestListener): FrontServer {
+  const hasCert = config.tlsCert !== undefined && config.tlsCert !== '';
+  const hasKey = config.tlsKey !== undefined && config.tlsKey !== '';
+  if (hasCert !== hasKey) throw new TlsConfigError('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+  return hasCert ? createTls(config, listener) : createCleartext(config, listener);
 }

@@ -8,10 +8,11 @@
  * drops that peer's queued batches too and reports which REQs never left, so the caller can fail or
  * retry exactly those streams. The socket is read continuously: flow control is by windows only.
  */
-import { Router } from 'zeromq';
+import { Router, type Context } from 'zeromq';
 import type { Logger } from 'pino';
 import { decodeFrames, encodeInto, ProtocolError, type DecodeSink, type Message } from '../../../proto/src/index.ts';
 import { BATCH_MAX_BYTES, BATCH_MAX_PAIRS, WORKER_TO_ROUTER_MAX_FRAME } from '../options.ts';
+import { RouterMetrics } from '../admin/metrics.ts';
 
 export interface TransportHandler {
   /** One decoded message from `peer`, in the order received. */
@@ -25,6 +26,16 @@ export interface TransportHandler {
   onSendFailed(peer: string, unsentRequests: number[], code: string): void;
   /** Some connection closed; zeromq does not say whose. */
   onDisconnect(): void;
+}
+
+/** How the ROUTER socket is secured and bounded (router/src/security builds the CURVE part). */
+export interface TransportSocketOptions {
+  /** libzmq ZMQ_MAXMSGSIZE per frame: a peer sending more is disconnected before it is buffered. */
+  maxMessageSize?: number;
+  /** CURVE server secret key (Z85); the ZAP handler must already be bound in `context`. */
+  curveSecretKey?: string;
+  /** The context the ZAP handler lives in (one per CURVE router). */
+  context?: Context;
 }
 
 /** What is queued for one peer until it is sent as one multipart message. */
@@ -66,12 +77,17 @@ export class Transport {
   private receiving: Promise<void> | null = null;
   private closed = false;
   endpoint = '';
+  /** The router's metrics live here because every module (registry, dispatcher, streams) reaches the transport. */
+  readonly metrics = new RouterMetrics();
 
   constructor(
     private readonly handler: TransportHandler,
     private readonly log: Logger,
+    security: TransportSocketOptions = {},
   ) {
     this.socket = new Router({
+      ...(security.context ? { context: security.context } : {}),
+      ...(security.curveSecretKey ? { curveServer: true, curveSecretKey: security.curveSecretKey, zapDomain: 'zeroproxy' } : {}),
       mandatory: true,
       handover: true,
       // A send to a peer at its high-water mark rejects (EAGAIN) instead of stalling everyone.
@@ -79,7 +95,7 @@ export class Transport {
       sendHighWaterMark: 10_000,
       receiveHighWaterMark: 10_000,
       // Body frames are ≤ 1 MiB and headers ≤ 64 KiB; libzmq checks this per frame.
-      maxMessageSize: WORKER_TO_ROUTER_MAX_FRAME + 64 * 1024,
+      maxMessageSize: security.maxMessageSize ?? WORKER_TO_ROUTER_MAX_FRAME + 64 * 1024,
       linger: 500,
     });
     this.sink = new InboundSink(handler);
@@ -112,6 +128,7 @@ export class Transport {
     batch.pairs++;
     batch.bytes += frames[frames.length - 1]!.length + frames[frames.length - 2]!.length;
     if (message.type === 'REQ') (batch.requests ??= []).push(message.stream);
+    else if (message.type === 'RST') this.metrics.rstCounted('out', message.code);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
@@ -167,6 +184,7 @@ export class Transport {
       if (this.open.get(batch.peer) === batch) this.open.delete(batch.peer);
       try {
         await this.socket.send(batch.frames);
+        this.metrics.transportBytesOut += batch.bytes;
       } catch (err) {
         if (this.socket.closed) return;
         this.failPeer(batch, (err as { code?: string }).code ?? 'EUNKNOWN');
@@ -186,6 +204,7 @@ export class Transport {
     }
     this.open.delete(failed.peer);
     this.lastQueuedAt.delete(failed.peer);
+    this.metrics.sendFailed(code);
     try {
       this.handler.onSendFailed(failed.peer, unsent, code);
     } catch (err) {
@@ -205,6 +224,7 @@ export class Transport {
         continue;
       }
       const peer = frames[0]!.toString('latin1');
+      for (let i = 1; i < frames.length; i++) this.metrics.transportBytesIn += frames[i]!.length;
       this.sink.peer = peer;
       try {
         decodeFrames(frames.slice(1), this.sink);

@@ -18,6 +18,8 @@ import {
 import { WORKER_TO_ROUTER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
 import { Transport, type TransportHandler } from '../transport/socket.ts';
 import { PerKeyRateLimit } from '../util/rate-limit.ts';
+import { CurveServer } from '../security/curve-server.ts';
+import { DropCounters } from '../security/drop-counters.ts';
 import { WorkerRecord } from './worker.ts';
 
 /** Most workers registered at once; more get ERROR overloaded (every table has a limit). */
@@ -49,9 +51,16 @@ export class Registry implements TransportHandler {
   private readonly errorAnswers: PerKeyRateLimit;
   private sink: WorkerSink | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Set by close(): the workers were told BYE, so a HELLO now must not be welcomed. */
+  private closing = false;
   /** Counters (exposed for logs/metrics). */
   decodeErrors = 0;
   protocolViolations = 0;
+  /** Every dropped message by reason (the one counter table; metrics read drops.snapshot()). */
+  readonly drops = new DropCounters();
+  /** CURVE server + ZAP allowlist, or null when the socket is plaintext. */
+  readonly curve: CurveServer | null;
+  private dropsLogged = 0;
 
   constructor(
     private readonly options: ResolvedRouterOptions,
@@ -59,7 +68,8 @@ export class Registry implements TransportHandler {
     /** Random per router start: lets workers see a router restart at once. */
     readonly epoch: string,
   ) {
-    this.transport = new Transport(this, log);
+    this.curve = CurveServer.fromOptions(options, log, this.drops);
+    this.transport = new Transport(this, log, { maxMessageSize: options.maxMessageSize, ...this.curve?.socketOptions });
     this.unknownPeerAnswers = new PerKeyRateLimit(options.heartbeatMs);
     this.decodeErrorLogs = new PerKeyRateLimit(options.heartbeatMs);
     this.errorAnswers = new PerKeyRateLimit(options.heartbeatMs);
@@ -71,11 +81,18 @@ export class Registry implements TransportHandler {
 
   /** Binds the socket and starts heartbeats; resolves with the real endpoint. */
   async start(endpoint: string): Promise<string> {
+    // The ZAP handler must be bound before the CURVE socket accepts a handshake.
+    await this.curve?.start();
     const bound = await this.transport.bind(endpoint);
     const tickMs = Math.max(5, Math.floor(this.options.heartbeatMs / 2));
     this.timer = setInterval(this.tick, tickMs);
     this.timer.unref();
     return bound;
+  }
+
+  /** Registered workers, in registration order (a read-only view for the admin endpoint). */
+  list(): IterableIterator<Readonly<WorkerRecord>> {
+    return this.workers.values();
   }
 
   get size(): number {
@@ -86,13 +103,21 @@ export class Registry implements TransportHandler {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.closing = true;
     for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'BYE', reason: 'router shutting down' });
     await this.transport.close();
+    await this.curve?.close();
   }
 
   onMessage(peer: string, m: Message): void {
     const worker = this.workers.get(peer);
     if (m.type === 'HELLO') {
+      // A worker answers our BYE with HELLO at once: welcoming it would register it with a router
+      // about to vanish, and it would only notice after 3 silent heartbeats.
+      if (this.closing) {
+        this.drops.count('hello_refused');
+        return;
+      }
       this.hello(peer, m, worker);
       return;
     }
@@ -106,13 +131,21 @@ export class Registry implements TransportHandler {
       case 'DATA':
       case 'WINDOW':
       case 'RST':
+        // A worker speaks only for its own streams: anything else is dropped (the dispatcher
+        // answers an unknown stream's DATA/RES with one RST) and never reaches a client.
+        if (!worker.streams.has(m.stream)) this.drops.count(worker.wasReset(m.stream) ? 'stream_after_reset' : 'stream_not_owned');
         this.sink!.streamMessage(worker, m);
         return;
-      case 'CREDIT':
+      case 'CREDIT': {
         if (worker.draining) return; // SPEC §6.2: after DRAIN, CREDIT is ignored
-        worker.credit = Math.min(worker.credit + m.credit, MAX_CREDIT);
+        // --max-worker-streams caps what a worker may have in flight, whatever credit it claims.
+        const cap = Math.max(0, this.options.maxWorkerStreams - worker.inFlight);
+        const wanted = Math.min(worker.credit + m.credit, MAX_CREDIT);
+        if (wanted > cap && m.credit > 0) this.drops.count('credit_over_cap');
+        worker.credit = Math.min(wanted, cap);
         if (worker.available) this.sink!.workerAvailable(worker);
         return;
+      }
       case 'HEARTBEAT':
         if (m.epoch !== worker.epoch) {
           // The worker restarted without a HELLO: forget it and ask it to register again.
@@ -134,6 +167,7 @@ export class Registry implements TransportHandler {
       default:
         // REQ / WELCOME never come from a worker.
         this.protocolViolations++;
+        this.drops.count('unexpected_type');
         if (this.decodeErrorLogs.allow(peer, Date.now())) {
           this.log.warn({ workerId: worker.workerId, type: m.type }, 'unexpected message type from worker');
         }
@@ -142,6 +176,7 @@ export class Registry implements TransportHandler {
 
   onDecodeError(peer: string, error: ProtocolError): void {
     this.decodeErrors++;
+    this.drops.count(error.code);
     const now = Date.now();
     const worker = this.workers.get(peer);
     if (this.decodeErrorLogs.allow(peer, now)) {
@@ -179,6 +214,7 @@ export class Registry implements TransportHandler {
 
   private hello(peer: string, m: Hello, existing: WorkerRecord | undefined): void {
     if (m.workerId !== peer) {
+      this.drops.count('hello_refused');
       // The envelope's routing id is the worker's identity (SPEC §2); a HELLO claiming another is refused.
       if (this.errorAnswers.allow(peer, Date.now())) {
         this.transport.send(peer, { type: 'ERROR', code: 'protocol', message: 'HELLO.workerId must equal the routing id' });
@@ -186,6 +222,7 @@ export class Registry implements TransportHandler {
       return;
     }
     if (!m.versions.includes(PROTOCOL_VERSION)) {
+      this.drops.count('hello_refused');
       this.transport.send(peer, { type: 'ERROR', code: 'version', message: `this router speaks version ${PROTOCOL_VERSION}` });
       return;
     }
@@ -198,14 +235,17 @@ export class Registry implements TransportHandler {
       }
       this.lose(existing, existing.epoch === m.epoch ? 're-registered' : 'restarted', []);
     } else if (this.workers.size >= MAX_WORKERS) {
+      this.drops.count('hello_refused');
       this.transport.send(peer, { type: 'ERROR', code: 'overloaded', message: 'too many workers' });
       return;
     }
     const worker = new WorkerRecord(peer, m.workerId, m.epoch, m.nonce, m.pool, m.capacity, m.window, m.meta, now);
+    worker.credit = Math.min(worker.credit, this.options.maxWorkerStreams);
     this.workers.set(peer, worker);
     this.transport.track(peer, now);
     this.welcome(peer, m.nonce);
     this.log.info({ workerId: m.workerId, pool: m.pool, capacity: m.capacity, window: m.window }, 'worker registered');
+    this.transport.metrics.workerRegistered();
     if (worker.available) this.sink!.workerAvailable(worker);
   }
 
@@ -218,11 +258,13 @@ export class Registry implements TransportHandler {
       version: PROTOCOL_VERSION,
       heartbeatMs: this.options.heartbeatMs,
       window: this.options.window,
-      maxFrame: WORKER_TO_ROUTER_MAX_FRAME,
+      // Never more than libzmq lets in (--max-message-size), or the worker would be disconnected.
+      maxFrame: Math.max(1024, Math.min(WORKER_TO_ROUTER_MAX_FRAME, this.options.maxMessageSize)),
     });
   }
 
   private unknownPeer(peer: string, m: Message): void {
+    this.drops.count('unknown_peer');
     // Never answer an ERROR with an ERROR, and a BYE from a forgotten worker needs no answer.
     if (m.type === 'ERROR' || m.type === 'BYE') return;
     if (!this.unknownPeerAnswers.allow(peer, Date.now())) return;
@@ -235,12 +277,18 @@ export class Registry implements TransportHandler {
     if (this.workers.get(worker.peer) === worker) this.workers.delete(worker.peer);
     this.transport.forget(worker.peer);
     this.log.info({ workerId: worker.workerId, reason, inFlight: worker.inFlight }, 'worker lost');
+    this.transport.metrics.workerLost(reason);
     this.sink!.workerLost(worker, reason, unsentRequests);
   }
 
   /** Liveness: heartbeat idle links, forget workers silent for LIVENESS intervals. */
   private readonly tick = (): void => {
     const now = Date.now();
+    if (this.drops.version !== this.dropsLogged) {
+      // At most one line per tick, and only when something changed: cumulative totals by reason.
+      this.dropsLogged = this.drops.version;
+      this.log.warn({ drops: this.drops.snapshot(), total: this.drops.total }, 'dropped messages');
+    }
     const interval = this.options.heartbeatMs;
     for (const worker of this.workers.values()) {
       if (now - worker.lastSeenAt > LIVENESS * interval) {

@@ -16,6 +16,8 @@ export class WorkerRecord {
   /** Listed in its pool's worker list (the dispatcher adds it on first credit). */
   pooled = false;
   lastSeenAt: number;
+  /** When this registration was accepted (ms since epoch): the admin endpoint's uptime. */
+  readonly registeredAt: number;
   /** Open streams on this worker by stream id. */
   readonly streams = new Map<number, Stream>();
   private readonly recentlyReset = new Set<number>();
@@ -35,6 +37,7 @@ export class WorkerRecord {
   ) {
     this.credit = capacity;
     this.lastSeenAt = now;
+    this.registeredAt = now;
   }
 
   get available(): boolean {

@@ -1,0 +1,26 @@
+/** Builds the admin endpoint's read-only view of a running router from its parts. */
+import type { Dispatcher } from '../core/dispatcher.ts';
+import type { Registry } from '../workers/registry.ts';
+import type { RouterLiveState } from './live-state.ts';
+
+export interface RouterParts {
+  routerId: string;
+  registry: Registry;
+  dispatcher: Dispatcher;
+  /** False once shutdown began. */
+  accepting: () => boolean;
+}
+
+export function routerLiveState(parts: RouterParts): RouterLiveState {
+  const { registry, dispatcher } = parts;
+  return {
+    routerId: parts.routerId,
+    epoch: registry.epoch,
+    metrics: registry.transport.metrics,
+    workers: () => registry.list(),
+    inFlight: () => dispatcher.inFlight,
+    queued: () => dispatcher.queued,
+    drops: () => registry.drops.snapshot(),
+    accepting: parts.accepting,
+  };
+}
