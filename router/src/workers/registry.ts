@@ -29,6 +29,9 @@ const MAX_CREDIT = 1_000_000;
 /** A peer silent this many heartbeat intervals is dead (SPEC §4). */
 const LIVENESS = 3;
 
+/** Delays between repeated liveness probes after a ZeroMQ disconnect event (bounded: 5 probes in ~1.3 s). */
+const DISCONNECT_PROBE_DELAYS_MS: readonly number[] = [20, 80, 250, 1000];
+
 export type StreamMessageFromWorker = Res | Data | WindowUpdate | Rst;
 
 /** What the registry tells the dispatcher. */
@@ -53,6 +56,9 @@ export class Registry implements TransportHandler {
   private timer: NodeJS.Timeout | null = null;
   /** Set by close(): the workers were told BYE, so a HELLO now must not be welcomed. */
   private closing = false;
+  /** Re-probes after a disconnect event (see onDisconnect). */
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probeStep = 0;
   /** Counters (exposed for logs/metrics). */
   decodeErrors = 0;
   protocolViolations = 0;
@@ -103,6 +109,8 @@ export class Registry implements TransportHandler {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
     this.closing = true;
     for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'BYE', reason: 'router shutting down' });
     await this.transport.close();
@@ -209,8 +217,23 @@ export class Registry implements TransportHandler {
   onDisconnect(): void {
     // zeromq does not say who left: probe everyone; a gone peer fails at once with EHOSTUNREACH,
     // so a kill -9'd worker is noticed in milliseconds instead of 3 heartbeat intervals.
-    for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'HEARTBEAT', epoch: this.epoch });
+    // The disconnect event can arrive before libzmq has finished tearing the peer's pipe down (a
+    // probe sent then vanishes into it), so probe again a few times on a short, bounded schedule.
+    this.probeStep = 0;
+    this.probe();
   }
+
+  private readonly probe = (): void => {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    if (this.closing) return;
+    for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'HEARTBEAT', epoch: this.epoch });
+    const delay = DISCONNECT_PROBE_DELAYS_MS[this.probeStep++];
+    if (delay !== undefined) {
+      this.probeTimer = setTimeout(this.probe, delay);
+      this.probeTimer.unref();
+    }
+  };
 
   private hello(peer: string, m: Hello, existing: WorkerRecord | undefined): void {
     if (m.workerId !== peer) {
