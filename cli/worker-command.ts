@@ -3,11 +3,10 @@
  * (--forward, the undici bridge) or a fetch-style handler module (--handler).
  */
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { createCliLogger } from './log-output.ts';
-import { tsImport } from 'tsx/esm/api';
 import { createBridge, createWorker, WORKER_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
+import { defaultExport, importUserModule } from '../router/src/util/load-module.ts';
 import { collectEndpoints, parseInteger, parseUrl } from './parse.ts';
 import { collectMeta, parseWeight, workerMeta } from './worker-meta.ts';
 import { parsePublicKeyOrFile, parseSecretKeyFile } from './keygen-command.ts';
@@ -33,26 +32,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Loads a module whose default export is a fetch-style handler; anything else is a usage error. */
 async function loadHandler(path: string, cmd: Command): Promise<FetchHandler> {
   const absolute = resolve(process.cwd(), path);
-  const url = pathToFileURL(absolute).href;
   let mod: { default?: unknown };
   try {
-    mod = (await import(url)) as { default?: unknown };
+    mod = await importUserModule(absolute, 'handler module');
   } catch (err) {
-    // A .ts file outside an ESM package is compiled as CommonJS by tsx and cannot be import()ed
-    // from here; tsx's own loader handles that case.
-    try {
-      mod = (await tsImport(url, import.meta.url)) as { default?: unknown };
-    } catch {
-      cmd.error(`error: cannot load handler module ${absolute}: ${(err as Error).message.split('\n')[0]}`, { exitCode: 2 });
-    }
+    cmd.error(`error: ${(err as Error).message}`, { exitCode: 2 });
   }
-  // CommonJS interop: `export default` compiled to CJS arrives as { default: { default: fn } }.
-  const inner = mod.default as { default?: unknown } | undefined;
-  if (typeof mod.default !== 'function' && inner && typeof inner === 'object' && typeof inner.default === 'function') mod = inner;
-  if (typeof mod.default !== 'function') {
+  const handler = defaultExport(mod, (value): value is FetchHandler => typeof value === 'function');
+  if (!handler) {
     cmd.error(`error: handler module ${absolute} has no default export function (request, ctx) => Response`, { exitCode: 2 });
   }
-  return mod.default as FetchHandler;
+  return handler;
 }
 
 export function registerWorkerCommand(program: Command): void {

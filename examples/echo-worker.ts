@@ -6,25 +6,14 @@
  *
  * It shares the default pool with examples/sse-worker.ts under `npm start`, and the router has no
  * per-path routing to pools yet: every worker of a pool must answer the pool's routes, so this one
- * also serves `/events` (the same SSE stream).
+ * also serves `/events` (the same SSE stream). That handler lives in examples/default-pool.ts.
  *
  * SIGTERM / Ctrl-C drains: in-flight requests finish, then the worker says BYE and exits 0.
  */
 import { createWorker } from '../worker-sdk/src/index.ts';
-import { echoResponse } from './echo-response.ts';
-import { tickEventsResponse } from './tick-events.ts';
+import { connect, handler, pool } from './default-pool.ts';
 
-const connect = (process.env['ZEROPROXY_CONNECT'] ?? 'tcp://127.0.0.1:5555').split(',');
-const tickMs = Number(process.env['SSE_TICK_MS'] ?? 1000);
-
-const worker = createWorker({
-  connect,
-  pool: process.env['ZEROPROXY_POOL'] ?? 'default',
-  handler(request, ctx) {
-    if (new URL(request.url).pathname === '/events') return tickEventsResponse(request, ctx.signal, ctx.workerId, tickMs);
-    return echoResponse(request, ctx);
-  },
-});
+const worker = createWorker({ connect, pool, handler });
 
 await worker.ready;
 // One JSON line, like the CLI's logs, so scripts (examples/start.ts, tests) can tell it is up.

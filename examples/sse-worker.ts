@@ -6,23 +6,13 @@
  *   node --import tsx examples/sse-worker.ts
  *   curl -N http://127.0.0.1:8080/events
  *
- * Any other path is echoed: under `npm start` it shares the default pool with the echo worker.
+ * Any other path is echoed: under `npm start` it shares the default pool with the echo worker, and
+ * the handler with it (examples/default-pool.ts).
  */
 import { createWorker } from '../worker-sdk/src/index.ts';
-import { echoResponse } from './echo-response.ts';
-import { tickEventsResponse } from './tick-events.ts';
+import { connect, handler, pool } from './default-pool.ts';
 
-const connect = (process.env['ZEROPROXY_CONNECT'] ?? 'tcp://127.0.0.1:5555').split(',');
-const tickMs = Number(process.env['SSE_TICK_MS'] ?? 1000);
-
-const worker = createWorker({
-  connect,
-  pool: process.env['ZEROPROXY_POOL'] ?? 'default',
-  handler(request, ctx) {
-    if (new URL(request.url).pathname === '/events') return tickEventsResponse(request, ctx.signal, ctx.workerId, tickMs);
-    return echoResponse(request, ctx);
-  },
-});
+const worker = createWorker({ connect, pool, handler });
 
 await worker.ready;
 console.log(JSON.stringify({ msg: 'sse worker ready', workerId: worker.id, connect }));

@@ -92,11 +92,11 @@ export class ManagedProcess {
   }
 
   /**
-   * Resolves with the first log line (already seen, or arriving later) that satisfies `predicate`.
-   * Rejects after `timeoutMs`, or at once if the process exits first.
+   * Resolves with the first log line (already seen from index `from` on, or arriving later) that
+   * satisfies `predicate`. Rejects after `timeoutMs`, or at once if the process exits first.
    */
-  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs: number, what = 'a matching log line'): Promise<LogLine> {
-    const seen = this.logs.find(predicate);
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs: number, what = 'a matching log line', from = 0): Promise<LogLine> {
+    const seen = this.logs.slice(from).find(predicate);
     if (seen) return Promise.resolve(seen);
     let onLog: ((line: LogLine) => void) | undefined;
     let onExit: (() => void) | undefined;

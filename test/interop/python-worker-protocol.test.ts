@@ -127,7 +127,7 @@ describe('python worker against a scripted router (protocol level)', { skip: SKI
     assert.equal(hello.window, 262_144);
     assert.ok(hello.epoch.length > 0);
     await send(welcome(hello.nonce));
-    const registered = await worker.waitForLog((l) => l.msg === 'worker registered', '"worker registered"', WAIT_MS);
+    const registered = await worker.waitForLog((l) => l.msg === 'worker registered', WAIT_MS, '"worker registered"');
     assert.equal(registered.workerId, workerId);
   });
 
@@ -175,7 +175,7 @@ describe('python worker against a scripted router (protocol level)', { skip: SKI
     }
     await send({ type: 'RST', stream: 5, code: 'cancel', message: 'client went away' });
     await send({ type: 'RST', stream: 7, code: 'cancel', message: 'client went away' });
-    await worker.waitForLog((l) => l.msg === 'stream reset' && l.stream === 7, '"stream reset" for 7', WAIT_MS);
+    await worker.waitForLog((l) => l.msg === 'stream reset' && l.stream === 7, WAIT_MS, '"stream reset" for 7');
     const credits = (): number =>
       inbox.received.slice(from).reduce((sum, m) => (m.type === 'CREDIT' ? sum + m.credit : sum), 0);
     await inbox.next(isType('CREDIT', () => credits() === 3), 'CREDIT for streams 5, 7 and 9', from);
@@ -201,7 +201,7 @@ describe('python worker against a scripted router (protocol level)', { skip: SKI
     assert.equal(again.epoch, hello.epoch, 'same process, same epoch');
     const logged = worker.logs.length;
     await send(welcome(again.nonce));
-    await worker.waitForLog((l) => l.msg === 'worker registered', '"worker registered" again', WAIT_MS, logged);
+    await worker.waitForLog((l) => l.msg === 'worker registered', WAIT_MS, '"worker registered" again', logged);
     const probe = inbox.received.length;
     await send(req(13, '/back', true));
     const res = await inbox.next(isType('RES', (m) => m.stream === 13), 'RES for stream 13', probe);

@@ -78,7 +78,7 @@ describe('python worker behind the real router', { skip: SKIP }, () => {
       path.join(ROOT, 'bin', 'zeroproxy.js'), 'router', '--http', '127.0.0.1:0', '--bind', endpoint, '--heartbeat', '500',
     ], ROOT);
     children.push(router);
-    const listening = await router.waitForLog(msgIs('router listening'), '"router listening"', START_TIMEOUT_MS);
+    const listening = await router.waitForLog(msgIs('router listening'), START_TIMEOUT_MS, '"router listening"');
     assert.equal(typeof listening.http, 'string', 'router listening line has an http URL');
     baseUrl = String(listening.http);
   }
@@ -91,7 +91,7 @@ describe('python worker behind the real router', { skip: SKIP }, () => {
       path.join(WORKER_DIR, 'worker.py'), '--connect', endpoint, '--id', `py-interop/${process.pid}`, '--capacity', '8',
     ], ROOT);
     children.push(worker);
-    const registered = await worker.waitForLog(msgIs('worker registered'), '"worker registered"', START_TIMEOUT_MS);
+    const registered = await worker.waitForLog(msgIs('worker registered'), START_TIMEOUT_MS, '"worker registered"');
     assert.equal(registered.router, endpoint);
   });
 
@@ -140,7 +140,7 @@ describe('python worker behind the real router', { skip: SKIP }, () => {
     router.signal('SIGKILL');
     await router.waitForExit(10_000);
     await startRouter();
-    await worker.waitForLog(msgIs('worker registered'), 'a second "worker registered"', START_TIMEOUT_MS, from);
+    await worker.waitForLog(msgIs('worker registered'), START_TIMEOUT_MS, 'a second "worker registered"', from);
     const res = await fetch(`${baseUrl}/again`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'hello from python: GET /again\n');
@@ -177,14 +177,14 @@ describe('python worker behind the real router', { skip: SKIP }, () => {
     });
     const from = worker.logs.length;
     worker.signal('SIGTERM');
-    await worker.waitForLog(msgIs('worker draining'), '"worker draining"', 10_000, from);
-    assert.equal(worker.exit, undefined, 'the worker waits for its in-flight stream');
+    await worker.waitForLog(msgIs('worker draining'), 10_000, '"worker draining"', from);
+    assert.equal(worker.exitInfo, undefined, 'the worker waits for its in-flight stream');
     req.end(rest);
     await ended;
     assert.equal(received, half.length + rest.length);
     assert.equal(digest.digest('hex'), expected);
     const exit = await worker.waitForExit(15_000);
-    assert.deepEqual(exit, { code: 0, signal: null }, worker.tail());
+    assert.deepEqual(exit, { code: 0, signal: null }, worker.describe());
     assert.ok(worker.logs.some(msgIs('worker stopped')), 'worker logged "worker stopped" after BYE');
   });
 });
@@ -203,13 +203,13 @@ describe('python worker: failures end requests and give the slot back', { skip: 
       path.join(ROOT, 'bin', 'zeroproxy.js'), 'router', '--http', '127.0.0.1:0', '--bind', endpoint, '--queue-timeout', '3000',
     ], ROOT);
     children.push(router);
-    baseUrl = String((await router.waitForLog(msgIs('router listening'), '"router listening"', START_TIMEOUT_MS)).http);
+    baseUrl = String((await router.waitForLog(msgIs('router listening'), START_TIMEOUT_MS, '"router listening"')).http);
     // capacity 1: every later request needs the credit of the one before it.
     worker = new Child('python fixture worker', PYTHON, [
       FIXTURE_WORKER, endpoint, `py-fail/${process.pid}`, '1',
     ], ROOT);
     children.push(worker);
-    await worker.waitForLog(msgIs('worker registered'), '"worker registered"', START_TIMEOUT_MS);
+    await worker.waitForLog(msgIs('worker registered'), START_TIMEOUT_MS, '"worker registered"');
   });
 
   after(async () => {
@@ -226,7 +226,7 @@ describe('python worker: failures end requests and give the slot back', { skip: 
     assert.equal((await get('/boom')).status, 500);
     assert.deepEqual(await get('/after-boom'), { status: 200, text: 'ok /after-boom\n' });
     assert.ok(worker.logs.some(msgIs('handler failed')), 'the failure was logged');
-    assert.equal(worker.exit, undefined);
+    assert.equal(worker.exitInfo, undefined);
   });
 
   test('a client that goes away mid-response resets the stream on the worker and frees its slot', async () => {
@@ -239,7 +239,7 @@ describe('python worker: failures end requests and give the slot back', { skip: 
     assert.ok(first.value && first.value.length > 0, 'the endless response is streaming');
     controller.abort();
     await reader.cancel().catch(() => undefined);
-    const reset = await worker.waitForLog(msgIs('stream reset'), '"stream reset"', 10_000, from);
+    const reset = await worker.waitForLog(msgIs('stream reset'), 10_000, '"stream reset"', from);
     assert.equal(reset.code, 'cancel');
     assert.deepEqual(await get('/after-reset'), { status: 200, text: 'ok /after-reset\n' });
   });

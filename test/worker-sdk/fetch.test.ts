@@ -3,26 +3,11 @@
  * streamed responses, handler failures, RST → request.signal, credit, capacity.
  */
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
-import { createWorker, type FetchHandler, type Worker } from '../../worker-sdk/src/index.ts';
-import { captureLogger, deferred, FakeRouter, header, readResponse, req } from './fake-router.ts';
+import { test } from 'node:test';
+import { deferred, header, readResponse, req } from './fake-router.ts';
+import { fetchWorkerFixture } from './worker-fixture.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(handler: FetchHandler, extra: Partial<Parameters<typeof createWorker>[0]> = {}, welcome: Parameters<FakeRouter['welcome']>[0] = {}): Promise<{ router: FakeRouter; worker: Worker; id: string; logs: ReturnType<typeof captureLogger> }> {
-  const router = await FakeRouter.bind();
-  cleanups.push(() => router.close());
-  const logs = captureLogger();
-  const id = extra.id ?? `w-${Math.random().toString(36).slice(2)}`;
-  const worker = createWorker({ connect: router.endpoint, handler, handleSignals: false, logger: logs.logger, drainTimeoutMs: 1000, ...extra, id });
-  cleanups.push(() => worker.close());
-  await router.welcome(welcome);
-  await worker.ready;
-  return { router, worker, id, logs };
-}
+const { setup } = fetchWorkerFixture();
 
 test('GET: request head reaches the handler; status, headers and body come back; credit returned', async () => {
   let seen: { url: string; method: string; headers: Record<string, string>; ctx: Record<string, unknown>; body: Request['body'] } | undefined;

@@ -7,28 +7,14 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import type { Req } from '../../proto/src/index.ts';
-import { createWorker, type FetchHandler } from '../../worker-sdk/src/index.ts';
 import { fetchRequestFactory, realFetchRequest } from '../../worker-sdk/src/lazy-request.ts';
 import { StreamImpl, type StreamOwner } from '../../worker-sdk/src/stream.ts';
-import { captureLogger, deferred, FakeRouter, readResponse, req } from './fake-router.ts';
+import { deferred, readResponse, req } from './fake-router.ts';
+import { fetchWorkerFixture } from './worker-fixture.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(handler: FetchHandler): Promise<{ router: FakeRouter; id: string }> {
-  const router = await FakeRouter.bind();
-  cleanups.push(() => router.close());
-  const id = `w-${Math.random().toString(36).slice(2)}`;
-  const worker = createWorker({ connect: router.endpoint, handler, handleSignals: false, logger: captureLogger().logger, drainTimeoutMs: 1000, id });
-  cleanups.push(() => worker.close());
-  await router.welcome();
-  await worker.ready;
-  return { router, id };
-}
+const { cleanups, setup } = fetchWorkerFixture();
 
 /** Bounds a wait: a test that hangs tells nothing. */
 async function within<T>(p: Promise<T>, ms = 5000): Promise<T> {

@@ -6,26 +6,12 @@
  * wire. Through a real ZeroMQ ROUTER (FakeRouter) and a real worker.
  */
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
-import { createWorker, type FetchHandler } from '../../worker-sdk/src/index.ts';
+import { test } from 'node:test';
 import { sourceReader } from '../../worker-sdk/src/response-source.ts';
-import { captureLogger, FakeRouter, header, readResponse, req } from './fake-router.ts';
+import { header, readResponse, req } from './fake-router.ts';
+import { fetchWorkerFixture } from './worker-fixture.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(handler: FetchHandler): Promise<{ router: FakeRouter; id: string }> {
-  const router = await FakeRouter.bind();
-  cleanups.push(() => router.close());
-  const id = `w-${Math.random().toString(36).slice(2)}`;
-  const worker = createWorker({ connect: router.endpoint, handler, handleSignals: false, logger: captureLogger().logger, drainTimeoutMs: 1000, id });
-  cleanups.push(() => worker.close());
-  await router.welcome();
-  await worker.ready;
-  return { router, id };
-}
+const { setup } = fetchWorkerFixture();
 
 const backing = Buffer.from('..0123456789..');
 const utf8Text = 'héllo ✓ 😀 \ud800 lone surrogate';
