@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatLogRecord, prettyDestination, wantsPrettyLogs } from '../../cli/log-output.ts';
+import { formatLogRecord, prettyDestination, turnBatchingDestination, wantsPrettyLogs } from '../../cli/log-output.ts';
 import { forwardedElement, forwardedValue } from '../../router/src/http/forwarded.ts';
 import { classifyFirstBytes } from '../../router/src/http/protocol-sniffer.ts';
 import { forwardRequestHeaders, forwardResponseHeaders } from '../../router/src/http/proxy-headers.ts';
@@ -150,5 +150,32 @@ describe('readable logs on a terminal', () => {
     assert.equal(wantsPrettyLogs({}, true), true);
     assert.equal(wantsPrettyLogs({ ZEROPROXY_LOG_FORMAT: 'json' }, true), false);
     assert.equal(wantsPrettyLogs({ ZEROPROXY_LOG_FORMAT: 'pretty' }, false), true);
+  });
+});
+
+describe('log lines batched per event-loop turn', () => {
+  it('lines written in one turn reach the target in one write, in order, by the next turn', async () => {
+    const writes: string[] = [];
+    const dest = turnBatchingDestination({ write: (s: string) => writes.push(s) });
+    dest.write('a\n');
+    dest.write('b\n');
+    dest.write('c\n');
+    assert.deepEqual(writes, [], 'nothing is written before the turn ends');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(writes, ['a\nb\nc\n']);
+    dest.write('d\n');
+    dest.flush(); // what process exit does
+    assert.deepEqual(writes, ['a\nb\nc\n', 'd\n']);
+  });
+
+  it('a burst larger than the batch cap is written without waiting for the turn to end', () => {
+    const writes: string[] = [];
+    const dest = turnBatchingDestination({ write: (s: string) => writes.push(s) });
+    const line = `${'x'.repeat(1023)}\n`;
+    for (let i = 0; i < 200; i++) dest.write(line);
+    assert.ok(writes.length >= 2, `200 KiB in one turn left in ${writes.length} write(s)`);
+    assert.ok(writes.every((w) => w.length <= 64 * 1024), 'each write stays at the cap');
+    dest.flush();
+    assert.equal(writes.join('').length, 200 * 1024, 'no line lost or duplicated');
   });
 });
