@@ -3,9 +3,12 @@
  * a bad flag prints one line and exits 2 (like the zeroproxy CLI).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { SCALING_WORKER_COUNTS } from './scaling.ts';
 import { TARGET_NAMES, type TargetName } from './targets/types.ts';
 
-export const SCENARIO_KINDS = ['get', 'post', 'download'] as const;
+export const SCENARIO_KINDS = ['get', 'post', 'download', 'scaling'] as const;
+/** --quick leaves out the scaling curve (4 steps, up to 8 worker processes): name it to get it. */
+const QUICK_SCENARIOS: readonly ScenarioKind[] = ['get', 'post', 'download'];
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 
 export interface BenchOptions {
@@ -20,6 +23,8 @@ export interface BenchOptions {
   warmupEveryKind: boolean;
   downloadBytes: number;
   workerCapacity: number;
+  /** Worker counts of the scaling curve (--scaling-workers). */
+  scalingWorkers: number[];
   /** Where <date>.json / <date>.svg and latest.* go. */
   outDir: string;
 }
@@ -53,6 +58,11 @@ function listOf<T extends string>(allowed: readonly T[]): (v: string) => T[] {
   };
 }
 
+function workerCountList(v: string): number[] {
+  const parse = intIn(1, 64);
+  return [...new Set(v.split(',').map((s) => parse(s.trim())))].sort((a, b) => a - b);
+}
+
 function connectionList(v: string): number[] {
   const parse = intIn(1, 10_000);
   const list = v.split(',').map((s) => parse(s.trim()));
@@ -68,6 +78,7 @@ interface Flags {
   warmup?: number;
   downloadMb?: number;
   capacity: number;
+  scalingWorkers?: number[];
   out: string;
 }
 
@@ -81,6 +92,7 @@ export function parseBenchOptions(argv: readonly string[], defaultOutDir: string
     .option('--duration <s>', `seconds per measured scenario (default ${DEFAULTS.durationSec})`, intIn(1, 3600))
     .option('--warmup <s>', `seconds of warm-up per target and request kind (default ${DEFAULTS.warmupSec}; 0 = none)`, intIn(0, 600))
     .option('--download-mb <n>', `MiB in the streaming download (default ${DEFAULTS.downloadMiB})`, intIn(1, 4096))
+    .option('--scaling-workers <list>', `worker counts of the scaling curve (default ${SCALING_WORKER_COUNTS.join(',')})`, workerCountList)
     .option('--capacity <n>', 'credit (concurrent streams) of each zeroproxy worker', intIn(1, 100_000), DEFAULTS.workerCapacity)
     .addOption(new Option('--out <dir>', 'results directory').default(defaultOutDir, 'bench/results'))
     .exitOverride()
@@ -93,12 +105,13 @@ export function parseBenchOptions(argv: readonly string[], defaultOutDir: string
     quick,
     targets: f.targets ?? [...TARGET_NAMES],
     connections: f.connections ?? [...base.connections],
-    scenarios: f.scenarios ?? [...SCENARIO_KINDS],
+    scenarios: f.scenarios ?? [...(quick ? QUICK_SCENARIOS : SCENARIO_KINDS)],
     durationSec: f.duration ?? base.durationSec,
     warmupSec: f.warmup ?? base.warmupSec,
     warmupEveryKind: !quick,
     downloadBytes: (f.downloadMb ?? base.downloadMiB) * 1024 * 1024,
     workerCapacity: f.capacity,
+    scalingWorkers: f.scalingWorkers ?? [...SCALING_WORKER_COUNTS],
     outDir: f.out,
   };
 }

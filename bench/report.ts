@@ -66,6 +66,24 @@ function downloadTable(r: BenchResults): string {
   return `Streaming download ${size} (front = the process in front of the backend; the backend itself for direct)\n${table(head, rows)}`;
 }
 
+function scalingTable(r: BenchResults): string {
+  const s = r.scaling ?? [];
+  const first = s[0]!;
+  const rows = s.map((x) => [
+    String(x.workers),
+    num.format(x.requestsPerSec),
+    num.format(x.idealRequestsPerSec),
+    formatRatio(ratio(x.requestsPerSec, x.idealRequestsPerSec)),
+    formatRatio(ratio(x.requestsPerSec, first.requestsPerSec)),
+    x.p50Ms.toFixed(2),
+    x.p99Ms.toFixed(2),
+    String(x.errors),
+  ]);
+  const head = ['workers', 'req/s', 'ideal', '×ideal', '×1 worker', 'p50 ms', 'p99 ms', 'errors'];
+  const title = `Scaling: zeroproxy router + N SDK workers, handler waits ${first.delayMs} ms, capacity ${first.capacity} each, ${first.connections} connections (ideal = capacity × workers / ${first.delayMs} ms)`;
+  return `${title}\n${table(head, rows)}`;
+}
+
 export function renderReport(r: BenchResults): string {
   const parts = [headerLines(r).join('\n')];
   const seen = new Set<string>();
@@ -76,6 +94,7 @@ export function renderReport(r: BenchResults): string {
     parts.push(wrkTable(r, run));
   }
   if (r.downloads.length > 0) parts.push(downloadTable(r));
+  if ((r.scaling ?? []).length > 0) parts.push(scalingTable(r));
   const skipped = r.targets.filter((t) => t.status !== 'ok').map((t) => `${t.name}: ${t.status} — ${t.reason ?? ''}`);
   const failed = r.failures.map((f) => `${f.target} / ${f.scenario}: ${f.error.split('\n')[0]}`);
   if (skipped.length + failed.length > 0) parts.push(['Not measured:', ...skipped, ...failed].join('\n  '));

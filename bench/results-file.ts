@@ -1,15 +1,27 @@
-/** Writes bench/results/<date>.json and <date>.svg, plus latest.json / latest.svg copies. */
+/**
+ * Writes bench/results/<date>.json, <date>.svg, <date>.md (the README block) and, when the scaling
+ * curve ran, <date>-scaling.svg — each also copied to latest.*.
+ */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderChartSvg } from './chart-svg.ts';
+import { renderMarkdown } from './markdown.ts';
 import type { BenchResults } from './results-model.ts';
+import { renderScalingSvg } from './scaling-svg.ts';
+
+export interface WrittenFiles {
+  json: string;
+  svg: string;
+  markdown: string;
+  scalingSvg?: string;
+}
 
 /** "2026-11-27T20:01:02.123Z" → "2026-11-27T20-01-02Z": sortable, one file per run, no ':' in names. */
 export function resultsBaseName(isoDate: string): string {
   return isoDate.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }
 
-export async function writeResults(dir: string, results: BenchResults): Promise<{ json: string; svg: string }> {
+export async function writeResults(dir: string, results: BenchResults): Promise<WrittenFiles> {
   await mkdir(dir, { recursive: true });
   const base = join(dir, resultsBaseName(results.date));
   const json = `${base}.json`;
@@ -18,5 +30,14 @@ export async function writeResults(dir: string, results: BenchResults): Promise<
   await writeFile(svg, renderChartSvg(results));
   await copyFile(json, join(dir, 'latest.json'));
   await copyFile(svg, join(dir, 'latest.svg'));
-  return { json, svg };
+  const markdown = `${base}.md`;
+  await writeFile(markdown, renderMarkdown(results));
+  await copyFile(markdown, join(dir, 'latest.md'));
+  const files: WrittenFiles = { json, svg, markdown };
+  if ((results.scaling ?? []).length > 0) {
+    files.scalingSvg = `${base}-scaling.svg`;
+    await writeFile(files.scalingSvg, renderScalingSvg(results.scaling ?? [], `zeroproxy scaling — ${results.date}`));
+    await copyFile(files.scalingSvg, join(dir, 'latest-scaling.svg'));
+  }
+  return files;
 }

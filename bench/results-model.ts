@@ -34,6 +34,22 @@ export interface DownloadRecord {
   frontRssPeakMiB: number | null;
 }
 
+/** One point of the scaling curve (bench/scaling.ts). */
+export interface ScalingRecord {
+  workers: number;
+  /** Credit of each worker. */
+  capacity: number;
+  /** The handler's wait before answering. */
+  delayMs: number;
+  connections: number;
+  /** capacity × workers / delay: what the workers could do if the router cost nothing. */
+  idealRequestsPerSec: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
 export interface FailureRecord {
   target: TargetName;
   scenario: string;
@@ -52,5 +68,7 @@ export interface BenchResults {
   targets: TargetStatus[];
   runs: WrkRecord[];
   downloads: DownloadRecord[];
+  /** The scaling curve, when that scenario ran (absent in results written before it existed). */
+  scaling?: ScalingRecord[];
   failures: FailureRecord[];
 }

@@ -17,7 +17,9 @@ import { ChildSet } from './children.ts';
 import { machineInfo, versions } from './machine.ts';
 import { measureTarget } from './measure-target.ts';
 import { parseBenchOptions, type BenchOptions } from './options.ts';
+import { renderMarkdown } from './markdown.ts';
 import { renderReport } from './report.ts';
+import { runScaling } from './scaling.ts';
 import { writeResults } from './results-file.ts';
 import type { BenchResults, TargetStatus } from './results-model.ts';
 import { downloadScenario, wrkScenarios } from './scenarios.ts';
@@ -92,7 +94,9 @@ async function runBench(options: BenchOptions, tools: Tools, children: ChildSet,
     log,
   };
 
-  for (const target of ALL_TARGETS.filter((t) => options.targets.includes(t.name))) {
+  // Only the scaling curve selected: it brings its own router and workers, no target to start.
+  const perTarget = options.scenarios.some((s) => s !== 'scaling');
+  for (const target of ALL_TARGETS.filter((t) => perTarget && options.targets.includes(t.name))) {
     const status: TargetStatus = { name: target.name, description: target.description, status: 'ok' };
     results.targets.push(status);
     const missing = target.needs.filter((n) => tools[n].path === null);
@@ -133,6 +137,25 @@ async function runBench(options: BenchOptions, tools: Tools, children: ChildSet,
     } finally {
       log(`[${target.name}] stopping`);
       await running.stop();
+    }
+  }
+  if (options.scenarios.includes('scaling') && tools.wrk.path !== null) {
+    log(`[scaling] router + ${options.scalingWorkers.join(', ')} SDK workers (handler waits 5 ms)`);
+    try {
+      results.scaling = await runScaling({
+        children,
+        repoRoot,
+        tempDir,
+        wrkPath: tools.wrk.path,
+        workerCounts: options.scalingWorkers,
+        durationSec: options.durationSec,
+        warmupSec: Math.min(options.warmupSec, 2),
+        log,
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      results.failures.push({ target: 'zeroproxy-sdk', scenario: 'scaling', error });
+      log(`[scaling] FAILED — ${error.split('\n')[0]}`);
     }
   }
   return results;
@@ -187,8 +210,10 @@ async function main(): Promise<number> {
   // Interrupted: the signal handler owns the exit; a half run is not a result worth writing.
   if (stopping) return 130;
   process.stdout.write('\n' + renderReport(results) + '\n');
+  process.stdout.write('\n--- markdown for README.md (paste as is) ---\n' + renderMarkdown(results) + '--- end of markdown ---\n');
   const files = await writeResults(options.outDir, results);
-  process.stdout.write(`\nwrote ${files.json}\nwrote ${files.svg}\n`);
+  process.stdout.write(`\nwrote ${files.json}\nwrote ${files.svg}\nwrote ${files.markdown}\n`);
+  if (files.scalingSvg !== undefined) process.stdout.write(`wrote ${files.scalingSvg}\n`);
   const failed = results.targets.some((t) => t.status === 'failed') || results.failures.length > 0;
   return failed ? 1 : 0;
 }

@@ -3,9 +3,12 @@
  * (payloads.ts) through the SDK's low-level `onStream` API — plain objects, no WHATWG
  * Request/Response, the fastest path the SDK offers.
  *
- * Usage: node --import tsx bench/sdk-worker.ts --connect <endpoint> [--capacity N]
+ * Usage: node --import tsx bench/sdk-worker.ts --connect <endpoint[,endpoint…]> [--capacity N] [--delay-ms MS]
+ * `--delay-ms` makes GET /1kb wait that long (a timer, no CPU) before answering: the scaling
+ * scenario's stand-in for a backend doing I/O, so throughput is capacity × workers / delay.
  * Logs pino JSON on stdout like `zeroproxy worker` ("worker registered" on WELCOME).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createWorker, type Stream } from '../worker-sdk/src/index.ts';
 import { ECHO_BODY_BYTES, ECHO_PATH, SMALL_PATH, STREAM_PATH, smallBody, streamBytesFromPath, streamChunk } from './payloads.ts';
@@ -14,11 +17,13 @@ const { values } = parseArgs({
   options: {
     connect: { type: 'string' },
     capacity: { type: 'string', default: '256' },
+    'delay-ms': { type: 'string', default: '0' },
   },
 });
 const capacity = Number(values.capacity);
-if (values.connect === undefined || !Number.isInteger(capacity) || capacity < 1) {
-  process.stderr.write('usage: sdk-worker.ts --connect <endpoint> [--capacity N]\n');
+const delayMs = Number(values['delay-ms']);
+if (values.connect === undefined || !Number.isInteger(capacity) || capacity < 1 || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > 60_000) {
+  process.stderr.write('usage: sdk-worker.ts --connect <endpoint> [--capacity N] [--delay-ms 0..60000]\n');
   process.exit(2);
 }
 
@@ -65,6 +70,8 @@ async function download(stream: Stream): Promise<void> {
 async function onStream(stream: Stream): Promise<void> {
   const path = stream.path.split('?', 1)[0];
   if (stream.method === 'GET' && path === SMALL_PATH) {
+    if (delayMs > 0) await sleep(delayMs);
+    if (stream.closed) return;
     stream.respond(200, smallHeaders);
     await stream.end(small);
   } else if (stream.method === 'POST' && path === ECHO_PATH) {
@@ -78,4 +85,4 @@ async function onStream(stream: Stream): Promise<void> {
 }
 
 // handleSignals (default): SIGTERM → drain, BYE, exit 0 — the bench stops it that way.
-createWorker({ connect: values.connect, onStream, capacity, drainTimeoutMs: 2000 });
+createWorker({ connect: values.connect.split(','), onStream, capacity, drainTimeoutMs: 2000 });

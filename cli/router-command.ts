@@ -9,6 +9,7 @@ import { parseEndpoint, parseHostPort, parseInteger, type HostPort } from './par
 import { accessLogOption, checkFrontDoorFlags, tlsCertOption, tlsKeyOption, type FrontDoorFlags } from './front-door-options.ts';
 import { createCliLogger } from './log-output.ts';
 import { parseSecretKeyFile } from './keygen-command.ts';
+import { childRouterIdentity, endpointsForProcesses, MAX_PROCESSES, reportListening, runRouterCluster, shouldRunPrimary } from './router-cluster.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -36,6 +37,7 @@ interface RouterFlags extends FrontDoorFlags {
   curveSecret?: string;
   allowWorkers?: string;
   config?: string;
+  processes: number;
 }
 
 const D = ROUTER_DEFAULTS;
@@ -78,8 +80,26 @@ export function registerRouterCommand(program: Command): void {
     .addOption(intOption('--max-message-size <bytes>', 'largest ZeroMQ frame accepted from a peer (bigger: disconnected)', 65536, 64 * 1024 * 1024, D.maxMessageSize))
     .addOption(new Option('--curve-secret <file>', 'CURVE: router secret key file (from zeroproxy keygen); needs --allow-workers').argParser(parseSecretKeyFile))
     .addOption(new Option('--allow-workers <file|dir>', 'CURVE: allowed worker public keys, one per line, or a directory of *.pub files (re-read on SIGHUP)'))
+    .addOption(intOption('--processes <n>', 'router processes sharing the HTTP port, each binding its own ZeroMQ endpoint (--bind port + i, or ipc path + "-i")', 1, MAX_PROCESSES, 1))
     .action(async (flags: RouterFlags, cmd: Command) => {
       checkFrontDoorFlags(flags, cmd);
+      if (shouldRunPrimary(flags.processes)) {
+        try {
+          endpointsForProcesses(flags.bind, flags.processes);
+        } catch (err) {
+          cmd.error(`error: ${(err as Error).message}`, { exitCode: 2 });
+        }
+        runRouterCluster({
+          processes: flags.processes,
+          bind: flags.bind,
+          drainTimeoutMs: flags.drainTimeout,
+          forwardSighup: flags.config !== undefined || flags.allowWorkers !== undefined,
+          log: createCliLogger(flags.logLevel),
+        });
+        return;
+      }
+      // In a child of --processes: its own endpoint and router id; unchanged otherwise.
+      const identity = childRouterIdentity(flags.bind, flags.id);
       // Handlers go in before anything else: a signal that arrives while starting (or right after
       // the "router listening" line) must still shut down cleanly rather than kill the process.
       let router: RunningRouter | undefined;
@@ -101,8 +121,8 @@ export function registerRouterCommand(program: Command): void {
       router = await startRouter({
         httpHost: flags.http.host,
         httpPort: flags.http.port,
-        bind: flags.bind,
-        id: flags.id,
+        bind: identity.bind,
+        id: identity.id,
         queueSize: flags.queueSize,
         queueTimeoutMs: flags.queueTimeout,
         heartbeatMs: flags.heartbeat,
@@ -128,6 +148,7 @@ export function registerRouterCommand(program: Command): void {
         allowWorkers: flags.allowWorkers,
         configFile: flags.config,
       }).catch(exitOnConfigError);
+      reportListening(router);
       if (stopping) {
         stopping = false;
         shutdown();

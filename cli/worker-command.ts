@@ -3,16 +3,18 @@
  * (--forward, the undici bridge) or a fetch-style handler module (--handler).
  */
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createCliLogger } from './log-output.ts';
 import { createBridge, createWorker, WORKER_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
 import { defaultExport, importUserModule } from '../router/src/util/load-module.ts';
-import { collectEndpoints, parseInteger, parseUrl } from './parse.ts';
+import { DEFAULT_RESOLVE_INTERVAL_MS, DNS_PREFIX, parseDnsTarget } from '../worker-sdk/src/discovery.ts';
+import { parseEndpoint, parseInteger, parseUrl } from './parse.ts';
 import { collectMeta, parseWeight, workerMeta } from './worker-meta.ts';
 import { parsePublicKeyOrFile, parseSecretKeyFile } from './keygen-command.ts';
 
 interface WorkerFlags {
   connect?: string[];
+  resolveInterval: number;
   forward?: URL;
   handler?: string;
   capacity: number;
@@ -45,11 +47,26 @@ async function loadHandler(path: string, cmd: Command): Promise<FetchHandler> {
   return handler;
 }
 
+/** Repeatable / comma-separated list of ZeroMQ endpoints and dns:<name>:<port> targets. */
+function collectRouterTargets(value: string, previous: string[] | undefined): string[] {
+  const list = value.split(',').map((entry) => {
+    const s = entry.trim();
+    if (!s.startsWith(DNS_PREFIX)) return parseEndpoint(s);
+    try {
+      return parseDnsTarget(s).spec;
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  });
+  return [...(previous ?? []), ...list];
+}
+
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('serve requests from zeroproxy routers: bridge an HTTP server or run a fetch-style handler')
-    .requiredOption('--connect <endpoint[,endpoint...]>', 'router endpoint(s), e.g. tcp://127.0.0.1:5555', collectEndpoints)
+    .requiredOption('--connect <endpoint[,endpoint...]>', 'router endpoint(s), e.g. tcp://127.0.0.1:5555, or dns:<name>:<port> (every A/AAAA record is a router)', collectRouterTargets)
+    .option('--resolve-interval <ms>', 'how often dns: names are re-resolved', parseInteger(10, 2 ** 31 - 1), DEFAULT_RESOLVE_INTERVAL_MS)
     .addOption(new Option('--forward <url>', 'forward every request to this HTTP server').argParser(parseUrl).conflicts('handler'))
     .addOption(new Option('--handler <module>', 'module whose default export is (request, ctx) => Response').conflicts('forward'))
     .option('--capacity <n>', 'concurrent requests per router', parseInteger(1, 1_000_000), WORKER_DEFAULTS.capacity)
@@ -72,6 +89,7 @@ export function registerWorkerCommand(program: Command): void {
       const bridge = flags.forward ? createBridge({ target: flags.forward, connections: flags.capacity, logger }) : undefined;
       const worker = createWorker({
         connect: flags.connect!,
+        resolveIntervalMs: flags.resolveInterval,
         ...(handler ? { handler } : { onStream: bridge!.onStream }),
         capacity: flags.capacity,
         pool: flags.pool,

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeXml, renderChartSvg } from '../chart-svg.ts';
 import { formatRatio, ratio } from '../ratios.ts';
+import { renderMarkdown } from '../markdown.ts';
 import { renderReport } from '../report.ts';
+import { renderScalingSvg } from '../scaling-svg.ts';
 import { resultsBaseName } from '../results-file.ts';
 import type { BenchResults, WrkRecord } from '../results-model.ts';
 import type { TargetName } from '../targets/types.ts';
@@ -88,4 +90,40 @@ test('an empty run still renders a valid chart', () => {
 test('helpers: xml escaping and result file names', () => {
   assert.equal(escapeXml(`a<b>&"'`), 'a&lt;b&gt;&amp;&quot;&apos;');
   assert.equal(resultsBaseName('2026-11-27T20:01:02.123Z'), '2026-11-27T20-01-02Z');
+});
+
+function withScaling(): BenchResults {
+  const r = sample();
+  const point = (workers: number, requestsPerSec: number) => ({
+    workers, capacity: 16, delayMs: 5, connections: 200, idealRequestsPerSec: workers * 3200, requestsPerSec, p50Ms: 10, p99Ms: 20, errors: 0,
+  });
+  r.scaling = [point(1, 3000), point(2, 6000), point(4, 9600)];
+  return r;
+}
+
+test('the markdown block: machine, date, versions, a table per scenario with ratios, download and scaling', () => {
+  const md = renderMarkdown(withScaling());
+  assert.match(md, /^Measured 2026-11-27 \(2026-11-27T20:01:02\.123Z\) on Test <CPU> & co, 2 cores/);
+  assert.match(md, /nginx 1\.22\.1, HAProxy 2\.6, wrk 4\.1\.0/);
+  assert.match(md, /^\*\*GET 1 KB, 50 connections\*\*$/m);
+  assert.match(md, /^\| target \| req\/s \| ×nginx \| ×direct \| p50 ms \| ×nginx \| ×direct \| p99 ms \| ×nginx \| errors \|$/m);
+  // req/s ×nginx 0.75, ×direct 0.50; p50 ×nginx 2.00, ×direct 4.00; p99 ×nginx 1.50.
+  assert.match(md, /^\| zeroproxy-sdk \| 30,000 \| ×0\.75 \| ×0\.50 \| 2\.000 \| ×2\.00 \| ×4\.00 \| 6\.000 \| ×1\.50 \| 0 \|$/m);
+  assert.match(md, /^\| nginx \| 500 \| ×1\.00 \| ×0\.50 \| 0\.0 \|$/m);
+  assert.match(md, /^\| 4 \| 9,600 \| 12,800 \| ×0\.75 \| 10\.00 \| 20\.00 \| 0 \|$/m);
+  assert.match(md, /Not measured in this run: haproxy: skipped \(haproxy not installed\); zeroproxy-sdk \/ download 100 MiB: failed\./);
+  // Every table row has as many cells as its header.
+  for (const block of md.split('\n\n').filter((b) => b.startsWith('|'))) {
+    const widths = block.split('\n').map((l) => l.split(' | ').length);
+    assert.equal(new Set(widths.slice(0, 1).concat(widths.slice(2))).size, 1, block);
+  }
+});
+
+test('the text report has the scaling table; the scaling SVG has a bar per point and the ideal line', () => {
+  const r = withScaling();
+  assert.match(renderReport(r), /^4 +9,600 +12,800 +×0\.75 +×3\.20 /m);
+  const svg = renderScalingSvg(r.scaling ?? [], 'a <title>');
+  assert.equal((svg.match(/<rect x=/g) ?? []).length, 3);
+  assert.equal((svg.match(/<polyline /g) ?? []).length, 1);
+  assert.match(svg, /a &lt;title&gt;/);
 });

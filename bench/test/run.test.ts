@@ -96,8 +96,8 @@ test('quick run of direct and nginx: numbers, table, JSON and SVG, no child left
   }
 });
 
-test('quick run of both zeroproxy targets: correct answers, no errors, clean SIGTERM exits, no child left', { skip: !haveWrk ? 'needs wrk' : false }, async () => {
-  const r = await runBench(['--quick', '--targets', 'zeroproxy-sdk,zeroproxy-forward', '--scenarios', 'get,post,download', '--warmup', '0', '--download-mb', '8']);
+test('quick run of both zeroproxy targets and a 1→2 worker scaling curve: correct answers, no errors, clean SIGTERM exits, no child left', { skip: !haveWrk ? 'needs wrk' : false }, async () => {
+  const r = await runBench(['--quick', '--targets', 'zeroproxy-sdk,zeroproxy-forward', '--scenarios', 'get,post,download,scaling', '--scaling-workers', '1,2', '--warmup', '0', '--download-mb', '8']);
   try {
     assert.equal(r.code, 0, r.stdout);
     const results = await readResults(r.outDir);
@@ -105,6 +105,19 @@ test('quick run of both zeroproxy targets: correct answers, no errors, clean SIG
     assert.equal(results.runs.length, 4);
     for (const run of results.runs) assert.equal(run.errors, 0, JSON.stringify(run));
     assert.equal(results.downloads.length, 2);
+    // The scaling curve: one point per worker count, every request answered (no timing asserted).
+    assert.deepEqual(results.scaling?.map((s) => s.workers), [1, 2]);
+    for (const s of results.scaling ?? []) {
+      assert.equal(s.errors, 0, JSON.stringify(s));
+      assert.ok(s.requestsPerSec > 0, JSON.stringify(s));
+    }
+    assert.match(r.stdout, /^Scaling: zeroproxy router \+ N SDK workers/m);
+    // The README block: printed between markers and written next to the JSON.
+    const markdown = await readFile(join(r.outDir, 'latest.md'), 'utf8');
+    assert.ok(r.stdout.includes(`--- markdown for README.md (paste as is) ---\n${markdown}--- end of markdown ---`), r.stdout);
+    assert.match(markdown, /^\| workers \| req\/s \| ideal \|/m);
+    assert.match(markdown, /^\| zeroproxy-forward \| [\d,]+ \| /m);
+    assert.match(await readFile(join(r.outDir, 'latest-scaling.svg'), 'utf8'), /^<svg xmlns/);
     // The CLI contract: SIGTERM → drain, BYE, exit 0. The harness warns otherwise.
     assert.doesNotMatch(r.stdout, /did not exit cleanly/);
     assert.deepEqual(await processesWithMarker(r.marker), []);

@@ -30,6 +30,12 @@ const DECODE_LOG_INTERVAL_MS = 5000;
 
 export interface LinkOptions {
   endpoint: string;
+  /**
+   * The socket-local name this router's connection is addressed by (default: the endpoint). A
+   * router re-joined after DNS dropped it gets a new name: libzmq aborts the process when a connect
+   * reuses a routing id whose old pipe is not gone yet.
+   */
+  peer?: string;
   workerId: string;
   epoch: string;
   pool: string;
@@ -57,6 +63,7 @@ type LinkState = 'hello' | 'ready' | 'closed';
 
 export class RouterLink implements StreamOwner {
   readonly endpoint: string;
+  readonly peer: string;
   private state: LinkState = 'hello';
   private nonce = 0;
   private helloDelay = HELLO_BACKOFF_START_MS;
@@ -77,6 +84,7 @@ export class RouterLink implements StreamOwner {
 
   constructor(private readonly o: LinkOptions) {
     this.endpoint = o.endpoint;
+    this.peer = o.peer ?? o.endpoint;
     this.log = o.logger;
   }
 
@@ -103,7 +111,7 @@ export class RouterLink implements StreamOwner {
 
   send(m: Message): void {
     this.sentSinceTick = true;
-    this.o.send(this.endpoint, m);
+    this.o.send(this.peer, m);
   }
 
   start(): void {
@@ -325,7 +333,7 @@ export class RouterLink implements StreamOwner {
   private returnCredit(): void {
     // After DRAIN the router holds our credit at 0; returning any would invite REQs we must refuse.
     if (this.draining) return;
-    if (this.pendingCredit++ === 0) this.o.touch(this.endpoint);
+    if (this.pendingCredit++ === 0) this.o.touch(this.peer);
   }
 
   /** Called by the transport just before it cuts this router's batch: one CREDIT per turn. */

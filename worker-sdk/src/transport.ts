@@ -46,15 +46,32 @@ export class WorkerTransport {
     private readonly events: TransportEvents,
     private readonly logger: Logger,
     /** Extra socket options, e.g. the CURVE client keys (worker-sdk/src/curve.ts). */
-    socketOptions: { curveSecretKey?: string; curvePublicKey?: string; curveServerKey?: string } = {},
+    socketOptions: { curveSecretKey?: string; curvePublicKey?: string; curveServerKey?: string; ipv6?: boolean } = {},
   ) {
     this.socket = new zmq.Router({ ...socketOptions, routingId: workerId, mandatory: true, sendTimeout: SEND_TIMEOUT_MS, linger: LINGER_MS });
     this.receiving = this.receiveLoop();
   }
 
-  /** Connects to a router; messages for it are addressed to the endpoint string. */
-  connect(endpoint: string): void {
-    this.socket.connect(endpoint, { routingId: endpoint });
+  /** Connects to a router; messages for it are addressed to `peer` (default: the endpoint string). */
+  connect(endpoint: string, peer: string = endpoint): void {
+    this.socket.connect(endpoint, { routingId: peer });
+  }
+
+  /**
+   * Sends what is queued (a BYE for `endpoint`), then drops the connection to it: for a router that
+   * DNS discovery no longer lists. The same endpoint may be connected again later.
+   */
+  async disconnect(endpoint: string, peer: string = endpoint): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    if (this.sending) await this.sending;
+    this.outboxes.delete(peer);
+    if (this.closed) return;
+    try {
+      this.socket.disconnect(endpoint);
+    } catch (err) {
+      this.logger.debug({ router: endpoint, err: (err as Error).message }, 'disconnect failed');
+    }
   }
 
   /** Queues `m` for `peer`; it leaves with everything else queued for that peer in this turn. */

@@ -10,10 +10,20 @@ import { RouterLink } from './link.ts';
 import type { StreamHandler } from './stream.ts';
 import { WorkerTransport } from './transport.ts';
 import { curveClientSocketOptions, type WorkerCurveOptions } from './curve.ts';
+import { DEFAULT_RESOLVE_INTERVAL_MS, needsIpv6, parseConnectList, type Resolver } from './discovery.ts';
+import { systemResolver } from './discovery-resolver.ts';
+import { DnsWatcher } from './discovery-watcher.ts';
 
 export interface WorkerOptions {
-  /** Router endpoint(s), e.g. tcp://127.0.0.1:5555. */
+  /**
+   * Router endpoint(s), e.g. tcp://127.0.0.1:5555, or dns:<name>:<port>: every A/AAAA record of
+   * <name> is a router (re-resolved every resolveIntervalMs; routers that vanish are drained and dropped).
+   */
   connect: string | string[];
+  /** How dns: names are resolved (default: the system resolver, A and AAAA). */
+  resolve?: Resolver;
+  /** Time between two resolutions of a dns: name (default 5000). */
+  resolveIntervalMs?: number;
   /** Fetch-style handler (one of handler / onStream). */
   handler?: FetchHandler;
   /** Low-level stream handler (one of handler / onStream). */
@@ -62,8 +72,10 @@ function checkInt(name: string, v: number, min: number, max: number): number {
 }
 
 export function createWorker(options: WorkerOptions): Worker {
-  const endpoints = [...new Set(Array.isArray(options.connect) ? options.connect : [options.connect])];
-  if (endpoints.length === 0) throw new RangeError('connect: at least one router endpoint is needed');
+  const connectList = parseConnectList(Array.isArray(options.connect) ? options.connect : [options.connect]);
+  const endpoints = connectList.endpoints;
+  if (endpoints.length === 0 && connectList.dnsTargets.length === 0) throw new RangeError('connect: at least one router endpoint is needed');
+  const resolveIntervalMs = checkInt('resolveIntervalMs', options.resolveIntervalMs ?? DEFAULT_RESOLVE_INTERVAL_MS, 10, 2 ** 31 - 1);
   if (!options.handler === !options.onStream) throw new TypeError('give exactly one of handler / onStream');
   const id = options.id ?? defaultWorkerId();
   if (!PRINTABLE_ID.test(id)) throw new RangeError('id must be 1..255 printable ASCII characters without spaces');
@@ -78,7 +90,10 @@ export function createWorker(options: WorkerOptions): Worker {
 
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  /** Links by socket-local peer name (what the transport reports); byEndpoint: the current link per router. */
   const links = new Map<string, RouterLink>();
+  const byEndpoint = new Map<string, RouterLink>();
+  let dynamicLinks = 0;
 
   const transport = new WorkerTransport(
     id,
@@ -88,12 +103,16 @@ export function createWorker(options: WorkerOptions): Worker {
       beforeFlush: (peer) => links.get(peer)?.beforeFlush(),
     },
     logger,
-    options.curve ? curveClientSocketOptions(options.curve) : {},
+    { ...(options.curve ? curveClientSocketOptions(options.curve) : {}), ...(needsIpv6(connectList) ? { ipv6: true } : {}) },
   );
 
-  for (const endpoint of endpoints) {
+  const addLink = (endpoint: string, discovered = false): void => {
+    // A discovered router gets a fresh peer name per connection: it may leave DNS and come back,
+    // and libzmq aborts the process when a connect reuses a routing id whose old pipe lingers.
+    const peer = discovered ? `${endpoint}#${++dynamicLinks}` : endpoint;
     const link = new RouterLink({
       endpoint,
+      peer,
       workerId: id,
       epoch,
       pool,
@@ -106,15 +125,70 @@ export function createWorker(options: WorkerOptions): Worker {
       onStream,
       onRegistered: () => resolveReady(),
     });
-    links.set(endpoint, link);
-    transport.connect(endpoint);
+    links.set(peer, link);
+    byEndpoint.set(endpoint, link);
+    transport.connect(endpoint, peer);
     link.start();
-  }
-  logger.info({ workerId: id, routers: endpoints, capacity, pool }, 'worker started');
+  };
+  for (const endpoint of endpoints) addLink(endpoint);
+  logger.info({ workerId: id, routers: [...endpoints, ...connectList.dnsTargets.map((t) => t.spec)], capacity, pool }, 'worker started');
+
+  // DNS discovery: the routers wanted are the fixed endpoints plus what the names resolve to now.
+  // A router that leaves DNS is retired like close() retires them all: DRAIN, in-flight streams
+  // finish (≤ drainTimeoutMs), BYE, disconnect. Its link stays in `links` until then so the
+  // router's DATA/WINDOW/RST still reach those streams; coming back meanwhile re-adds it after.
+  let wanted: ReadonlySet<string> = new Set(endpoints);
+  const retiring = new Map<string, Promise<void>>();
+  const reconcile = (): void => {
+    if (closing) return;
+    for (const endpoint of wanted) {
+      if (byEndpoint.has(endpoint)) continue;
+      logger.info({ router: endpoint, workerId: id }, 'router added');
+      addLink(endpoint, true);
+    }
+    for (const endpoint of byEndpoint.keys()) if (!wanted.has(endpoint)) retire(endpoint);
+  };
+  const retire = (endpoint: string): void => {
+    const link = byEndpoint.get(endpoint);
+    if (!link || retiring.has(endpoint)) return;
+    logger.info({ router: endpoint, workerId: id, inFlight: link.inFlight }, 'router removed');
+    const done = (async () => {
+      link.drain();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
+      await Promise.race([link.idle(), deadline]);
+      clearTimeout(timer);
+      if (closing) return; // close() says BYE to every link itself
+      link.bye('router left DNS');
+      await transport.disconnect(endpoint, link.peer);
+      links.delete(link.peer);
+      byEndpoint.delete(endpoint);
+    })()
+      .catch((err: unknown) => logger.error({ router: endpoint, err: String(err) }, 'retiring a router failed'))
+      .finally(() => {
+        retiring.delete(endpoint);
+        reconcile();
+      });
+    retiring.set(endpoint, done);
+  };
+  const watcher =
+    connectList.dnsTargets.length === 0
+      ? undefined
+      : new DnsWatcher({
+          targets: connectList.dnsTargets,
+          resolve: options.resolve ?? systemResolver,
+          intervalMs: resolveIntervalMs,
+          logger,
+          onChange: (discovered) => {
+            wanted = new Set([...endpoints, ...discovered]);
+            reconcile();
+          },
+        });
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      watcher?.stop();
       for (const link of links.values()) link.drain();
       const inFlight = [...links.values()].reduce((n, l) => n + l.inFlight, 0);
       logger.info({ workerId: id, inFlight, drainTimeoutMs }, 'worker draining');
@@ -149,5 +223,6 @@ export function createWorker(options: WorkerOptions): Worker {
     process.on('SIGINT', onSignal);
   }
 
+  watcher?.start();
   return { id, ready, close };
 }

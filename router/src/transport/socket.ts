@@ -106,6 +106,8 @@ export class Transport {
 
   /** Binds and starts reading. Resolves with the real endpoint (a `*` port resolved). */
   async bind(endpoint: string): Promise<string> {
+    // libzmq refuses IPv6 literals (ENODEV) unless the socket's ipv6 option is on.
+    if (endpoint.startsWith('tcp://[')) this.socket.ipv6 = true;
     await this.socket.bind(endpoint);
     this.endpoint = this.socket.lastEndpoint ?? endpoint;
     this.receiving = this.receiveLoop();

@@ -1,0 +1,106 @@
+/**
+ * The README's benchmark section, rendered from one run: where and when it ran, with which
+ * versions, then a markdown table per scenario (req/s, p50, p99, each with its ratio to nginx and to
+ * the direct backend), the download and the scaling curve. `npm run bench` prints it between two
+ * marker lines and writes it to bench/results/<date>.md, so it is pasted, never retyped.
+ */
+import { findDownload, findRun, formatRatio, ratio } from './ratios.ts';
+import type { BenchResults, WrkRecord } from './results-model.ts';
+import { SCENARIO_LABELS } from './scenarios.ts';
+
+const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** Table cells may not contain `|`. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+function mdTable(head: string[], rows: string[][], rightFrom = 1): string {
+  const align = head.map((_, i) => (i >= rightFrom ? '---:' : '---'));
+  const line = (cells: string[]): string => `| ${cells.map(cell).join(' | ')} |`;
+  return [line(head), `|${align.join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function wrkSection(r: BenchResults, sample: WrkRecord): string {
+  const nginx = findRun(r, 'nginx', sample);
+  const direct = findRun(r, 'direct', sample);
+  const rows = r.runs
+    .filter((x) => x.scenario === sample.scenario && x.connections === sample.connections)
+    .map((x) => [
+      x.target,
+      num.format(x.requestsPerSec),
+      formatRatio(ratio(x.requestsPerSec, nginx?.requestsPerSec)),
+      formatRatio(ratio(x.requestsPerSec, direct?.requestsPerSec)),
+      x.p50Ms.toFixed(3),
+      formatRatio(ratio(x.p50Ms, nginx?.p50Ms)),
+      formatRatio(ratio(x.p50Ms, direct?.p50Ms)),
+      x.p99Ms.toFixed(3),
+      formatRatio(ratio(x.p99Ms, nginx?.p99Ms)),
+      String(x.errors),
+    ]);
+  const head = ['target', 'req/s', '×nginx', '×direct', 'p50 ms', '×nginx', '×direct', 'p99 ms', '×nginx', 'errors'];
+  const title = `**${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}**`;
+  return `${title}\n\n${mdTable(head, rows)}`;
+}
+
+function downloadSection(r: BenchResults): string {
+  const nginx = findDownload(r, 'nginx');
+  const direct = findDownload(r, 'direct');
+  const mib = (x: number | null): string => (x === null ? '–' : x.toFixed(1));
+  const rows = r.downloads.map((d) => [
+    d.target,
+    d.mibPerSec.toFixed(0),
+    formatRatio(ratio(d.mibPerSec, nginx?.mibPerSec)),
+    formatRatio(ratio(d.mibPerSec, direct?.mibPerSec)),
+    d.frontRssStartMiB === null || d.frontRssPeakMiB === null ? '–' : mib(d.frontRssPeakMiB - d.frontRssStartMiB),
+  ]);
+  const size = `${(r.downloads[0]!.bytes / 2 ** 20).toFixed(0)} MiB`;
+  return `**Streaming download, ${size}**\n\n${mdTable(['target', 'MiB/s', '×nginx', '×direct', 'front RSS growth MiB'], rows)}`;
+}
+
+function scalingSection(r: BenchResults): string {
+  const s = r.scaling ?? [];
+  const first = s[0]!;
+  const rows = s.map((x) => [
+    String(x.workers),
+    num.format(x.requestsPerSec),
+    num.format(x.idealRequestsPerSec),
+    formatRatio(ratio(x.requestsPerSec, x.idealRequestsPerSec)),
+    x.p50Ms.toFixed(2),
+    x.p99Ms.toFixed(2),
+    String(x.errors),
+  ]);
+  const title =
+    `**Scaling: router + N SDK workers** (handler waits ${first.delayMs} ms, capacity ${first.capacity} each, ` +
+    `${first.connections} connections; ideal = capacity × workers / ${first.delayMs} ms)`;
+  return `${title}\n\n${mdTable(['workers', 'req/s', 'ideal', '×ideal', 'p50 ms', 'p99 ms', 'errors'], rows)}`;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const v = r.versions;
+  const m = r.machine;
+  const parts = [
+    `Measured ${r.date.slice(0, 10)} (${r.date})${r.quick ? ' — **quick smoke run, indicative only**' : ''} on ${m.cpuModel}, ${m.cores} cores, ` +
+      `${m.memoryGiB} GiB, ${m.os} (load average ${m.loadAverage} at start); node ${v.node}, zeroproxy ${v.zeroproxy}, ` +
+      `nginx ${v.nginx ?? 'missing'}, HAProxy ${v.haproxy ?? 'missing'}, wrk ${v.wrk ?? 'missing'}. ` +
+      `wrk -t1, ${r.settings.durationSec} s per scenario; worker capacity ${r.settings.workerCapacity}. ` +
+      'Reproduce: `npm run bench` (see bench/README.md).',
+    ...r.notes.map((n) => `> ${n}`),
+  ];
+  const seen = new Set<string>();
+  for (const run of r.runs) {
+    const key = `${run.scenario}/${run.connections}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    parts.push(wrkSection(r, run));
+  }
+  if (r.downloads.length > 0) parts.push(downloadSection(r));
+  if ((r.scaling ?? []).length > 0) parts.push(scalingSection(r));
+  const missing = [
+    ...r.targets.filter((t) => t.status !== 'ok').map((t) => `${t.name}: ${t.status} (${t.reason ?? ''})`),
+    ...r.failures.map((f) => `${f.target} / ${f.scenario}: failed`),
+  ];
+  if (missing.length > 0) parts.push(`Not measured in this run: ${missing.join('; ')}.`);
+  parts.push('req/s and MiB/s above ×1.00 beat the reference; latency above ×1.00 is slower than it.');
+  return parts.join('\n\n') + '\n';
+}
