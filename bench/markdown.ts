@@ -4,9 +4,10 @@
  * the direct backend), the download and the scaling curve. `npm run bench` prints it between two
  * marker lines and writes it to bench/results/<date>.md, so it is pasted, never retyped.
  */
-import { findDownload, findRun, formatRatio, ratio } from './ratios.ts';
+import { findDownload, formatRatio, ratio } from './ratios.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
+import { wrkRows } from './wrk-rows.ts';
 
 const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -22,23 +23,7 @@ function mdTable(head: string[], rows: string[][], rightFrom = 1): string {
 }
 
 function wrkSection(r: BenchResults, sample: WrkRecord): string {
-  const nginx = findRun(r, 'nginx', sample);
-  const direct = findRun(r, 'direct', sample);
-  const rows = r.runs
-    .filter((x) => x.scenario === sample.scenario && x.connections === sample.connections)
-    .map((x) => [
-      x.target,
-      num.format(x.requestsPerSec),
-      formatRatio(ratio(x.requestsPerSec, nginx?.requestsPerSec)),
-      formatRatio(ratio(x.requestsPerSec, direct?.requestsPerSec)),
-      x.p50Ms.toFixed(3),
-      formatRatio(ratio(x.p50Ms, nginx?.p50Ms)),
-      formatRatio(ratio(x.p50Ms, direct?.p50Ms)),
-      x.p99Ms.toFixed(3),
-      formatRatio(ratio(x.p99Ms, nginx?.p99Ms)),
-      String(x.errors),
-    ]);
-  const head = ['target', 'req/s', '×nginx', '×direct', 'p50 ms', '×nginx', '×direct', 'p99 ms', '×nginx', 'errors'];
+  const { head, rows } = wrkRows(r, sample, false);
   const title = `**${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}**`;
   return `${title}\n\n${mdTable(head, rows)}`;
 }

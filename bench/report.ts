@@ -1,7 +1,8 @@
 /** The text report printed at the end of a run: where, what versions, then one table per scenario. */
-import { findDownload, findRun, formatRatio, ratio } from './ratios.ts';
+import { findDownload, formatRatio, ratio } from './ratios.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
+import { wrkRows } from './wrk-rows.ts';
 
 function pad(text: string, width: number, left = false): string {
   return left ? text.padEnd(width) : text.padStart(width);
@@ -27,24 +28,7 @@ export function headerLines(r: BenchResults): string[] {
 }
 
 function wrkTable(r: BenchResults, sample: WrkRecord): string {
-  const nginx = findRun(r, 'nginx', sample);
-  const direct = findRun(r, 'direct', sample);
-  const rows = r.runs
-    .filter((x) => x.scenario === sample.scenario && x.connections === sample.connections)
-    .map((x) => [
-      x.target,
-      num.format(x.requestsPerSec),
-      formatRatio(ratio(x.requestsPerSec, nginx?.requestsPerSec)),
-      formatRatio(ratio(x.requestsPerSec, direct?.requestsPerSec)),
-      x.p50Ms.toFixed(3),
-      formatRatio(ratio(x.p50Ms, nginx?.p50Ms)),
-      formatRatio(ratio(x.p50Ms, direct?.p50Ms)),
-      x.p99Ms.toFixed(3),
-      formatRatio(ratio(x.p99Ms, nginx?.p99Ms)),
-      formatRatio(ratio(x.p99Ms, direct?.p99Ms)),
-      String(x.errors),
-    ]);
-  const head = ['target', 'req/s', '×nginx', '×direct', 'p50 ms', '×nginx', '×direct', 'p99 ms', '×nginx', '×direct', 'errors'];
+  const { head, rows } = wrkRows(r, sample, true);
   return `${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}\n${table(head, rows)}`;
 }
 
