@@ -4,12 +4,10 @@
  * the direct backend), the download and the scaling curve. `npm run bench` prints it between two
  * marker lines and writes it to bench/results/<date>.md, so it is pasted, never retyped.
  */
-import { findDownload, formatRatio, ratio } from './ratios.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
-import { wrkRows } from './wrk-rows.ts';
+import { downloadRows, scalingRows, wrkRows } from './table-rows.ts';
 
-const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 /** Table cells may not contain `|`. */
 function cell(text: string): string {
@@ -29,36 +27,18 @@ function wrkSection(r: BenchResults, sample: WrkRecord): string {
 }
 
 function downloadSection(r: BenchResults): string {
-  const nginx = findDownload(r, 'nginx');
-  const direct = findDownload(r, 'direct');
-  const mib = (x: number | null): string => (x === null ? '–' : x.toFixed(1));
-  const rows = r.downloads.map((d) => [
-    d.target,
-    d.mibPerSec.toFixed(0),
-    formatRatio(ratio(d.mibPerSec, nginx?.mibPerSec)),
-    formatRatio(ratio(d.mibPerSec, direct?.mibPerSec)),
-    d.frontRssStartMiB === null || d.frontRssPeakMiB === null ? '–' : mib(d.frontRssPeakMiB - d.frontRssStartMiB),
-  ]);
+  const { head, rows } = downloadRows(r, false);
   const size = `${(r.downloads[0]!.bytes / 2 ** 20).toFixed(0)} MiB`;
-  return `**Streaming download, ${size}**\n\n${mdTable(['target', 'MiB/s', '×nginx', '×direct', 'front RSS growth MiB'], rows)}`;
+  return `**Streaming download, ${size}**\n\n${mdTable(head, rows)}`;
 }
 
 function scalingSection(r: BenchResults): string {
-  const s = r.scaling ?? [];
-  const first = s[0]!;
-  const rows = s.map((x) => [
-    String(x.workers),
-    num.format(x.requestsPerSec),
-    num.format(x.idealRequestsPerSec),
-    formatRatio(ratio(x.requestsPerSec, x.idealRequestsPerSec)),
-    x.p50Ms.toFixed(2),
-    x.p99Ms.toFixed(2),
-    String(x.errors),
-  ]);
+  const first = (r.scaling ?? [])[0]!;
+  const { head, rows } = scalingRows(r, false);
   const title =
     `**Scaling: router + N SDK workers** (handler waits ${first.delayMs} ms, capacity ${first.capacity} each, ` +
     `${first.connections} connections; ideal = capacity × workers / ${first.delayMs} ms)`;
-  return `${title}\n\n${mdTable(['workers', 'req/s', 'ideal', '×ideal', 'p50 ms', 'p99 ms', 'errors'], rows)}`;
+  return `${title}\n\n${mdTable(head, rows)}`;
 }
 
 export function renderMarkdown(r: BenchResults): string {

@@ -1,8 +1,7 @@
 /** The text report printed at the end of a run: where, what versions, then one table per scenario. */
-import { findDownload, formatRatio, ratio } from './ratios.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
-import { wrkRows } from './wrk-rows.ts';
+import { downloadRows, scalingRows, wrkRows } from './table-rows.ts';
 
 function pad(text: string, width: number, left = false): string {
   return left ? text.padEnd(width) : text.padStart(width);
@@ -14,7 +13,6 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 export function headerLines(r: BenchResults): string[] {
   const v = r.versions;
@@ -33,37 +31,14 @@ function wrkTable(r: BenchResults, sample: WrkRecord): string {
 }
 
 function downloadTable(r: BenchResults): string {
-  const nginx = findDownload(r, 'nginx');
-  const direct = findDownload(r, 'direct');
-  const mib = (x: number | null): string => (x === null ? '–' : x.toFixed(1));
-  const rows = r.downloads.map((d) => [
-    d.target,
-    d.mibPerSec.toFixed(0),
-    formatRatio(ratio(d.mibPerSec, nginx?.mibPerSec)),
-    formatRatio(ratio(d.mibPerSec, direct?.mibPerSec)),
-    mib(d.frontRssStartMiB),
-    mib(d.frontRssPeakMiB),
-    d.frontRssStartMiB === null || d.frontRssPeakMiB === null ? '–' : mib(d.frontRssPeakMiB - d.frontRssStartMiB),
-  ]);
+  const { head, rows } = downloadRows(r, true);
   const size = r.downloads[0] ? `${(r.downloads[0].bytes / 2 ** 20).toFixed(0)} MiB` : '';
-  const head = ['target', 'MiB/s', '×nginx', '×direct', 'front RSS MiB', 'peak', 'growth'];
   return `Streaming download ${size} (front = the process in front of the backend; the backend itself for direct)\n${table(head, rows)}`;
 }
 
 function scalingTable(r: BenchResults): string {
-  const s = r.scaling ?? [];
-  const first = s[0]!;
-  const rows = s.map((x) => [
-    String(x.workers),
-    num.format(x.requestsPerSec),
-    num.format(x.idealRequestsPerSec),
-    formatRatio(ratio(x.requestsPerSec, x.idealRequestsPerSec)),
-    formatRatio(ratio(x.requestsPerSec, first.requestsPerSec)),
-    x.p50Ms.toFixed(2),
-    x.p99Ms.toFixed(2),
-    String(x.errors),
-  ]);
-  const head = ['workers', 'req/s', 'ideal', '×ideal', '×1 worker', 'p50 ms', 'p99 ms', 'errors'];
+  const first = (r.scaling ?? [])[0]!;
+  const { head, rows } = scalingRows(r, true);
   const title = `Scaling: zeroproxy router + N SDK workers, handler waits ${first.delayMs} ms, capacity ${first.capacity} each, ${first.connections} connections (ideal = capacity × workers / ${first.delayMs} ms)`;
   return `${title}\n${table(head, rows)}`;
 }
