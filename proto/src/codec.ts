@@ -19,6 +19,9 @@ import {
   type HeaderList,
   type Message,
   type RstCode,
+  type WsOp,
+  type Data,
+  WS_OPS,
 } from './messages.ts';
 
 export const EMPTY_BODY: Buffer = Buffer.alloc(0);
@@ -111,10 +114,11 @@ function packHeader(m: Message): Buffer {
       w.bool(m.fin);
       break;
     case 'DATA':
-      startHeader(w, m, 3);
+      startHeader(w, m, m.op === undefined ? 3 : 4);
       w.num(m.stream);
       w.num(m.seq);
       w.bool(m.fin);
+      if (m.op !== undefined) w.str(m.op);
       break;
     case 'RES':
       startHeader(w, m, 5);
@@ -171,6 +175,11 @@ class FieldReader {
 
   private fail(field: string, why: string): never {
     throw new ProtocolError('ZP_ERR_FIELD', `${field}: ${why}`, { field, stream: this.stream, typeCode: this.typeCode });
+  }
+
+  /** Optional trailing fields (DATA.op) are present when the header is long enough. */
+  has(i: number): boolean {
+    return i < this.h.length;
   }
 
   private at(i: number, field: string): unknown {
@@ -338,7 +347,12 @@ function readFields(type: Message['type'], r: FieldReader, body: Buffer): Messag
         body,
       };
     case 'DATA':
-      return { type, stream: r.streamId(F), seq: r.uint(F + 1, 'seq'), fin: r.bool(F + 2, 'fin'), body };
+{
+      const data: Data = { type, stream: r.streamId(F), seq: r.uint(F + 1, 'seq'), fin: r.bool(F + 2, 'fin'), body };
+      // The WebSocket op is a trailing field: HTTP DATA keeps its 3-field shape on the hot path.
+      if (r.has(F + 3)) data.op = r.oneOf<WsOp>(F + 3, 'op', WS_OPS);
+      return data;
+    }
     case 'RES':
       return {
         type,

@@ -51,6 +51,13 @@ export type RstCode = (typeof RST_CODES)[number];
 export const ERROR_CODES = ['unknown_peer', 'version', 'protocol', 'auth', 'overloaded', 'internal'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * WebSocket message types a DATA carries on a stream whose REQ scheme is `ws`/`wss` (SPEC §7.7).
+ * Absent on plain HTTP streams.
+ */
+export const WS_OPS = ['text', 'binary', 'ping', 'pong', 'close'] as const;
+export type WsOp = (typeof WS_OPS)[number];
+
 /** Header fields in HTTP order as flat [name, value, name, value, ...]; names lower-case. */
 export type HeaderList = string[];
 
@@ -131,8 +138,11 @@ export interface Data {
   type: 'DATA';
   stream: number;
   seq: number;
+  /** HTTP streams: last body bytes in this direction. WebSocket streams: last fragment of this message. */
   fin: boolean;
   body: Buffer;
+  /** WebSocket streams only: the message type (header element 6). Undefined on HTTP streams. */
+  op?: WsOp | undefined;
 }
 
 export interface Res {
