@@ -33,8 +33,16 @@ function kilo(n: number): string {
   return n >= 1000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : n.toFixed(0);
 }
 
-/** A round axis step giving about five ticks. */
-function niceStep(max: number): number {
+/** A row of colour squares with their names, starting at (x, y), one every `spacing` px. */
+export function legendSvg(items: readonly { name: string; color: string }[], x: number, y: number, spacing: number): string[] {
+  return items.flatMap((item, i) => [
+    `<rect x="${x + i * spacing}" y="${y}" width="12" height="12" fill="${item.color}"/>`,
+    `<text x="${x + i * spacing + 16}" y="${y + 10}">${escapeXml(item.name)}</text>`,
+  ]);
+}
+
+/** A round axis step giving about five ticks (the CPU chart uses it too). */
+export function niceStep(max: number): number {
   const raw = max / 5;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw);
@@ -77,11 +85,7 @@ export function renderChartSvg(r: BenchResults): string {
   out.push(`<text x="${LEFT}" y="56" fill="#555">${escapeXml('Over each bar: req/s and its ratio to nginx → fastify (the dashed line). Higher is better.')}</text>`);
 
   // Legend.
-  targets.forEach((t, i) => {
-    const x = LEFT + i * 130;
-    out.push(`<rect x="${x}" y="66" width="12" height="12" fill="${COLORS[t]}"/>`);
-    out.push(`<text x="${x + 16}" y="76">${escapeXml(t)}</text>`);
-  });
+  out.push(...legendSvg(targets.map((t) => ({ name: t, color: COLORS[t] })), LEFT, 66, 130));
 
   // Axis and grid.
   for (let v = 0; v <= yMax + step / 2; v += step) {

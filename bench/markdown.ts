@@ -4,6 +4,7 @@
  * the direct backend), the download and the scaling curve. `npm run bench` prints it between two
  * marker lines and writes it to bench/results/<date>.md, so it is pasted, never retyped.
  */
+import { CPU_NOTE, cpuRows, cpuTitle, headlineCpuSample, threadRows } from './cpu-rows.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
 import { downloadRows, scalingRows, wrkRows } from './table-rows.ts';
@@ -24,6 +25,14 @@ function wrkSection(r: BenchResults, sample: WrkRecord): string {
   const { head, rows } = wrkRows(r, sample, false);
   const title = `**${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}**`;
   return `${title}\n\n${mdTable(head, rows)}`;
+}
+
+/** The headline scenario's CPU per request by process, and the zeroproxy processes' thread split. */
+function cpuSection(r: BenchResults, sample: Pick<WrkRecord, 'scenario' | 'connections'>): string {
+  const { head, rows } = cpuRows(r, sample);
+  const threads = threadRows(r, sample);
+  const split = threads.rows.length > 0 ? `\n\nBy thread (µs per request):\n\n${mdTable(threads.head, threads.rows, 2)}` : '';
+  return `**${cpuTitle(sample)}**\n\n${mdTable(head, rows)}${split}\n\n${CPU_NOTE}`;
 }
 
 function downloadSection(r: BenchResults): string {
@@ -59,6 +68,8 @@ export function renderMarkdown(r: BenchResults): string {
     seen.add(key);
     parts.push(wrkSection(r, run));
   }
+  const cpu = headlineCpuSample(r);
+  if (cpu !== undefined) parts.push(cpuSection(r, cpu));
   if (r.downloads.length > 0) parts.push(downloadSection(r));
   if ((r.scaling ?? []).length > 0) parts.push(scalingSection(r));
   const missing = [

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { ChildSet } from './children.ts';
 import { checkResponse } from './check.ts';
+import { openCpuWindow } from './cpu-window.ts';
 import { runDownload } from './download.ts';
 import type { DownloadRecord, FailureRecord, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS, type DownloadScenario, type WrkScenario, type WrkScenarioKind } from './scenarios.ts';
@@ -58,7 +59,10 @@ async function measureWrk(plan: MeasurePlan, wrkPath: string, s: WrkScenario, wa
   }
   warmed.add(s.kind);
   plan.log(`[${plan.target}] ${label(s)}: measuring ${plan.durationSec} s`);
+  // CPU of every process over exactly the measured run (not the warm-up, not the check).
+  const cpu = await openCpuWindow(plan.running.processes);
   const r = await runWrk(plan.children, { wrkPath, url, connections: s.connections, durationSec: plan.durationSec, ...(script ? { script } : {}) });
+  const usage = await cpu.finish(r.requests);
   return {
     target: plan.target,
     scenario: s.kind,
@@ -70,6 +74,9 @@ async function measureWrk(plan: MeasurePlan, wrkPath: string, s: WrkScenario, wa
     p99Ms: r.p99Ms,
     requests: r.requests,
     errors: errorCount(r),
+    ...(usage === null
+      ? {}
+      : { cpuUsPerRequest: usage.byRole, cpuUsPerRequestTotal: usage.total, cpuThreadsUsPerRequest: usage.threads }),
   };
 }
 
@@ -82,6 +89,7 @@ export async function measureTarget(plan: MeasurePlan): Promise<Measured> {
       out.runs.push(rec);
       plan.log(
         `[${plan.target}] ${label(s)}: ${rec.requestsPerSec.toFixed(0)} req/s, p50 ${rec.p50Ms.toFixed(3)} ms, p99 ${rec.p99Ms.toFixed(3)} ms` +
+          (rec.cpuUsPerRequestTotal === undefined ? '' : `, CPU ${rec.cpuUsPerRequestTotal.toFixed(1)} µs/request`) +
           (rec.errors > 0 ? `, ${rec.errors} ERRORS` : ''),
       );
     } catch (err) {

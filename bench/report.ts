@@ -1,4 +1,5 @@
 /** The text report printed at the end of a run: where, what versions, then one table per scenario. */
+import { CPU_NOTE, cpuRows, cpuSamples, cpuTitle, threadRows } from './cpu-rows.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
 import { downloadRows, scalingRows, wrkRows } from './table-rows.ts';
@@ -30,6 +31,14 @@ function wrkTable(r: BenchResults, sample: WrkRecord): string {
   return `${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}\n${table(head, rows)}`;
 }
 
+/** CPU per request by process for one scenario, and the zeroproxy processes' thread split. */
+function cpuTable(r: BenchResults, sample: WrkRecord): string {
+  const { head, rows } = cpuRows(r, sample);
+  const threads = threadRows(r, sample);
+  const split = threads.rows.length > 0 ? `\nby thread (µs per request)\n${table(threads.head, threads.rows)}` : '';
+  return `${cpuTitle(sample)}\n${table(head, rows)}${split}`;
+}
+
 function downloadTable(r: BenchResults): string {
   const { head, rows } = downloadRows(r, true);
   const size = r.downloads[0] ? `${(r.downloads[0].bytes / 2 ** 20).toFixed(0)} MiB` : '';
@@ -52,6 +61,9 @@ export function renderReport(r: BenchResults): string {
     seen.add(key);
     parts.push(wrkTable(r, run));
   }
+  const cpu = cpuSamples(r);
+  for (const sample of cpu) parts.push(cpuTable(r, sample));
+  if (cpu.length > 0) parts.push(`CPU: ${CPU_NOTE}`);
   if (r.downloads.length > 0) parts.push(downloadTable(r));
   if ((r.scaling ?? []).length > 0) parts.push(scalingTable(r));
   const skipped = r.targets.filter((t) => t.status !== 'ok').map((t) => `${t.name}: ${t.status} — ${t.reason ?? ''}`);

@@ -1,10 +1,13 @@
 /**
- * Writes bench/results/<date>.json, <date>.svg, <date>.md (the README block) and, when the scaling
- * curve ran, <date>-scaling.svg — each also copied to latest.*.
+ * Writes bench/results/<date>.json, <date>.svg, <date>.md (the README block), <date>-cpu.svg (CPU
+ * per request, when measured) and, when the scaling curve ran, <date>-scaling.svg — each also
+ * copied to latest.*.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderChartSvg } from './chart-svg.ts';
+import { hasCpu } from './cpu-rows.ts';
+import { renderCpuSvg } from './cpu-svg.ts';
 import { renderMarkdown } from './markdown.ts';
 import type { BenchResults } from './results-model.ts';
 import { renderScalingSvg } from './scaling-svg.ts';
@@ -14,6 +17,8 @@ export interface WrittenFiles {
   svg: string;
   markdown: string;
   scalingSvg?: string;
+  /** Only when the run has CPU numbers (Linux). */
+  cpuSvg?: string;
 }
 
 /** "2026-11-27T20:01:02.123Z" → "2026-11-27T20-01-02Z": sortable, one file per run, no ':' in names. */
@@ -34,6 +39,11 @@ export async function writeResults(dir: string, results: BenchResults): Promise<
   await writeFile(markdown, renderMarkdown(results));
   await copyFile(markdown, join(dir, 'latest.md'));
   const files: WrittenFiles = { json, svg, markdown };
+  if (results.runs.some(hasCpu)) {
+    files.cpuSvg = `${base}-cpu.svg`;
+    await writeFile(files.cpuSvg, renderCpuSvg(results));
+    await copyFile(files.cpuSvg, join(dir, 'latest-cpu.svg'));
+  }
   if ((results.scaling ?? []).length > 0) {
     files.scalingSvg = `${base}-scaling.svg`;
     await writeFile(files.scalingSvg, renderScalingSvg(results.scaling ?? [], `zeroproxy scaling — ${results.date}`));

@@ -1,4 +1,5 @@
 /** The shape of bench/results/<date>.json: everything one run measured, and on what. */
+import type { ThreadSplit } from './cpu-per-request.ts';
 import type { MachineInfo, Versions } from './machine.ts';
 import type { WrkScenarioKind } from './scenarios.ts';
 import type { TargetName } from './targets/types.ts';
@@ -23,6 +24,16 @@ export interface WrkRecord {
   requests: number;
   /** Non-2xx/3xx responses plus socket errors wrk counted. */
   errors: number;
+  /**
+   * CPU time (user + system, all threads, µs) each process role spent per request during this run,
+   * from /proc before and after it (cpu-per-request.ts); role "wrk" is the client. Linux only;
+   * absent in older results, and a role whose process could not be read is left out.
+   */
+  cpuUsPerRequest?: Record<string, number>;
+  /** Sum of cpuUsPerRequest over the serving roles (all but wrk). */
+  cpuUsPerRequestTotal?: number;
+  /** zeroproxy processes: that CPU split into the main JS thread, ZeroMQ's I/O thread and the rest. */
+  cpuThreadsUsPerRequest?: Record<string, ThreadSplit>;
 }
 
 export interface DownloadRecord {

@@ -2,20 +2,10 @@
  * Resident memory of a process and its descendants (nginx's master + worker, a router), read from
  * /proc. Sampled while a download runs to find the peak. Linux only: elsewhere it reports null.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { processTree } from './proc-stat.ts';
 
 const SAMPLE_INTERVAL_MS = 50;
-
-async function parentOf(pid: number): Promise<number | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid …": comm may hold spaces or parentheses, so cut at the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[1]);
-  } catch {
-    return undefined;
-  }
-}
 
 async function rssOf(pid: number): Promise<number> {
   try {
@@ -29,26 +19,9 @@ async function rssOf(pid: number): Promise<number> {
 
 /** RSS in bytes of `rootPid` plus all its descendants, or null when /proc cannot be read. */
 export async function treeRssBytes(rootPid: number): Promise<number | null> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return null;
-  }
-  const pids = entries.filter((e) => /^\d+$/.test(e)).map(Number);
-  const parents = await Promise.all(pids.map(async (pid) => [pid, await parentOf(pid)] as const));
-  const tree = new Set([rootPid]);
-  // Descendants: repeat until no new child joins (depth is tiny: master → worker).
-  for (let changed = true, rounds = 0; changed && rounds < 16; rounds++) {
-    changed = false;
-    for (const [pid, ppid] of parents) {
-      if (ppid !== undefined && tree.has(ppid) && !tree.has(pid)) {
-        tree.add(pid);
-        changed = true;
-      }
-    }
-  }
-  const sizes = await Promise.all([...tree].map(rssOf));
+  const tree = await processTree(rootPid);
+  if (tree === null) return null;
+  const sizes = await Promise.all(tree.map(rssOf));
   return sizes.reduce((a, b) => a + b, 0);
 }
 

@@ -88,6 +88,7 @@ async function runBench(options: BenchOptions, tools: Tools, children: ChildSet,
     tools,
     backendUrl: backend.url,
     backendPid: backend.child.pid,
+    backendRole: { role: 'backend', pid: backend.child.pid },
     tempDir,
     repoRoot,
     workerCapacity: options.workerCapacity,
@@ -213,6 +214,7 @@ async function main(): Promise<number> {
   process.stdout.write('\n--- markdown for README.md (paste as is) ---\n' + renderMarkdown(results) + '--- end of markdown ---\n');
   const files = await writeResults(options.outDir, results);
   process.stdout.write(`\nwrote ${files.json}\nwrote ${files.svg}\nwrote ${files.markdown}\n`);
+  if (files.cpuSvg !== undefined) process.stdout.write(`wrote ${files.cpuSvg}\n`);
   if (files.scalingSvg !== undefined) process.stdout.write(`wrote ${files.scalingSvg}\n`);
   const failed = results.targets.some((t) => t.status === 'failed') || results.failures.length > 0;
   return failed ? 1 : 0;

@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManagedChild } from './children.ts';
+import type { ProcessRole } from './cpu-snapshot.ts';
 import { parseLogLine } from './log-line.ts';
 import type { RunningTarget, TargetContext } from './targets/types.ts';
 import { START_TIMEOUT_MS } from './targets/types.ts';
@@ -16,6 +17,8 @@ export const DRAIN_TIMEOUT_MS = 2000;
 
 export interface WorkerSpec {
   name: string;
+  /** Its column in the CPU-per-request table ("worker", "bridge"). */
+  role: string;
   /** Arguments after `node`: a script and its flags (the router endpoint is already known). */
   args: readonly string[];
 }
@@ -35,9 +38,15 @@ function workerRegistered(line: string): true | undefined {
 /**
  * Router on 127.0.0.1:<ephemeral> bound to ipc://<dir>/router.ipc (a few % faster than tcp:// on
  * one machine, NOTES.md) plus one worker connected to it; resolves once the router listens and the
- * worker got its WELCOME. Stop order: worker first (DRAIN, BYE), then the router.
+ * worker got its WELCOME. Stop order: worker first (DRAIN, BYE), then the router. `behind`: the
+ * processes behind the worker (the backend of the --forward bridge), for the CPU table.
  */
-export async function startZeroproxy(ctx: TargetContext, dirName: string, worker: (endpoint: string) => WorkerSpec): Promise<RunningTarget> {
+export async function startZeroproxy(
+  ctx: TargetContext,
+  dirName: string,
+  worker: (endpoint: string) => WorkerSpec,
+  behind: readonly ProcessRole[] = [],
+): Promise<RunningTarget> {
   const dir = join(ctx.tempDir, dirName);
   await mkdir(dir, { recursive: true });
   const endpoint = `ipc://${join(dir, 'router.ipc')}`;
@@ -56,6 +65,8 @@ export async function startZeroproxy(ctx: TargetContext, dirName: string, worker
     return {
       baseUrl: ready.http.replace(/\/$/, ''),
       frontPid: router.pid,
+      // Both are Node + zeromq: split by thread to show where the router's time goes.
+      processes: [{ role: 'router', pid: router.pid, threads: true }, { role: spec.role, pid: workerChild.pid, threads: true }, ...behind],
       stop: async () => {
         await ctx.children.stop([workerChild]);
         await ctx.children.stop([router]);

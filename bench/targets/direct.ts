@@ -6,6 +6,6 @@ export const directTarget: Target = {
   description: 'wrk → fastify backend (no proxy)',
   needs: [],
   start(ctx) {
-    return Promise.resolve({ baseUrl: ctx.backendUrl, frontPid: ctx.backendPid, stop: () => Promise.resolve() });
+    return Promise.resolve({ baseUrl: ctx.backendUrl, frontPid: ctx.backendPid, processes: [ctx.backendRole], stop: () => Promise.resolve() });
   },
 };

@@ -22,6 +22,6 @@ export const haproxyTarget: Target = {
     const child = ctx.children.start({ name: 'haproxy', command: ctx.tools.haproxy.path!, args: ['-db', '-f', configPath], cleanExits: ['exit code 0', 'SIGTERM'] });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp200(baseUrl + SMALL_PATH, child, START_TIMEOUT_MS);
-    return { baseUrl, frontPid: child.pid, stop: () => ctx.children.stop([child]) };
+    return { baseUrl, frontPid: child.pid, processes: [{ role: 'haproxy', pid: child.pid }, ctx.backendRole], stop: () => ctx.children.stop([child]) };
   },
 };

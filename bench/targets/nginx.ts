@@ -33,6 +33,6 @@ export const nginxTarget: Target = {
     });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp200(baseUrl + SMALL_PATH, child, START_TIMEOUT_MS);
-    return { baseUrl, frontPid: child.pid, stop: () => ctx.children.stop([child]) };
+    return { baseUrl, frontPid: child.pid, processes: [{ role: 'nginx', pid: child.pid }, ctx.backendRole], stop: () => ctx.children.stop([child]) };
   },
 };

@@ -1,5 +1,6 @@
 /** A system under test: how to start it in front of the shared fastify backend, and how to stop it. */
 import type { ChildSet } from '../children.ts';
+import type { ProcessRole } from '../cpu-snapshot.ts';
 import type { ToolName, Tools } from '../tools.ts';
 
 export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'zeroproxy-sdk', 'zeroproxy-forward'] as const;
@@ -11,6 +12,8 @@ export interface TargetContext {
   /** The shared fastify backend, e.g. http://127.0.0.1:40123 (no trailing slash). */
   backendUrl: string;
   backendPid: number;
+  /** The backend as a CPU role, for targets to list among their processes. */
+  backendRole: ProcessRole;
   /** A private temp dir for configs, pid files and ipc:// sockets; removed at the end. */
   tempDir: string;
   /** Repository root (where package.json and bin/zeroproxy.js are). */
@@ -26,6 +29,8 @@ export interface RunningTarget {
   baseUrl: string;
   /** The process in front of the backend whose memory is reported (its descendants count too). */
   frontPid: number;
+  /** Every process serving its requests (the backend too), for CPU time per request by role. */
+  processes: readonly ProcessRole[];
   stop(): Promise<void>;
 }
 

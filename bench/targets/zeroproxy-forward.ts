@@ -1,6 +1,6 @@
 /** zeroproxy router + `zeroproxy worker --forward` (the undici bridge) → the fastify backend. */
 import { join } from 'node:path';
-import { DRAIN_TIMEOUT_MS, startZeroproxy } from '../zeroproxy-processes.ts';
+import { DRAIN_TIMEOUT_MS, startZeroproxy, type WorkerSpec } from '../zeroproxy-processes.ts';
 import type { Target } from './types.ts';
 
 export const zeroproxyForwardTarget: Target = {
@@ -8,8 +8,9 @@ export const zeroproxyForwardTarget: Target = {
   description: 'wrk → zeroproxy router → `zeroproxy worker --forward` over ipc:// → fastify backend',
   needs: [],
   start(ctx) {
-    return startZeroproxy(ctx, 'zeroproxy-forward', (endpoint) => ({
+    const bridge = (endpoint: string): WorkerSpec => ({
       name: 'forward worker',
+      role: 'bridge',
       args: [
         join(ctx.repoRoot, 'bin', 'zeroproxy.js'),
         'worker',
@@ -22,6 +23,8 @@ export const zeroproxyForwardTarget: Target = {
         '--drain-timeout',
         String(DRAIN_TIMEOUT_MS),
       ],
-    }));
+    });
+    // The backend serves these requests too: its CPU per request is part of the total.
+    return startZeroproxy(ctx, 'zeroproxy-forward', bridge, [ctx.backendRole]);
   },
 };

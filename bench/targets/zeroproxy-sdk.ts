@@ -10,6 +10,7 @@ export const zeroproxySdkTarget: Target = {
   start(ctx) {
     return startZeroproxy(ctx, 'zeroproxy-sdk', (endpoint) => ({
       name: 'sdk worker',
+      role: 'worker',
       args: ['--import', 'tsx', join(ctx.repoRoot, 'bench', 'sdk-worker.ts'), '--connect', endpoint, '--capacity', String(ctx.workerCapacity)],
     }));
   },

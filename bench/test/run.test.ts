@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BenchResults } from '../results-model.ts';
+import type { BenchResults, WrkRecord } from '../results-model.ts';
 import { findTools } from '../tools.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -66,6 +66,17 @@ async function runBench(args: string[], env: NodeJS.ProcessEnv = {}, interruptWh
   return { code, stdout, marker: value, outDir };
 }
 
+/** Linux: each run records CPU per request for exactly the target's roles, plus wrk; elsewhere none. */
+function assertCpuRoles(run: WrkRecord, roles: readonly string[], threads: readonly string[] = []): void {
+  if (process.platform !== 'linux') return assert.equal(run.cpuUsPerRequest, undefined);
+  const cpu = run.cpuUsPerRequest ?? {};
+  assert.deepEqual(Object.keys(cpu).sort(), [...roles, 'wrk'].sort(), `${run.target}: ${JSON.stringify(run)}`);
+  for (const [role, us] of Object.entries(cpu)) assert.ok(us > 0, `${run.target} / ${role} used some CPU: ${JSON.stringify(cpu)}`);
+  const total = roles.reduce((sum, role) => sum + cpu[role]!, 0);
+  assert.ok(Math.abs((run.cpuUsPerRequestTotal ?? NaN) - total) < 0.05 * roles.length, 'total = the serving roles');
+  assert.deepEqual(Object.keys(run.cpuThreadsUsPerRequest ?? {}).sort(), [...threads].sort());
+}
+
 async function readResults(outDir: string): Promise<BenchResults> {
   return JSON.parse(await readFile(join(outDir, 'latest.json'), 'utf8')) as BenchResults;
 }
@@ -83,6 +94,12 @@ test('quick run of direct and nginx: numbers, table, JSON and SVG, no child left
     for (const run of results.runs) {
       assert.ok(run.requestsPerSec > 0 && run.p50Ms > 0 && run.p99Ms >= run.p50Ms, JSON.stringify(run));
       assert.equal(run.errors, 0);
+      assertCpuRoles(run, run.target === 'nginx' ? ['nginx', 'backend'] : ['backend']);
+    }
+    if (process.platform === 'linux') {
+      const cpuSvg = await readFile(join(r.outDir, 'latest-cpu.svg'), 'utf8');
+      assert.equal((cpuSvg.match(/<g data-target=/g) ?? []).length, 2);
+      assert.match(r.stdout, /^CPU per request \(µs\), GET 1 KB, c=50\ntarget +nginx +backend +total +×nginx +wrk \(client\)$/m);
     }
     assert.equal(results.downloads.length, 2);
     assert.ok(results.downloads.every((d) => d.bytes === 8 * 2 ** 20 && d.mibPerSec > 0));
@@ -103,7 +120,11 @@ test('quick run of both zeroproxy targets and a 1→2 worker scaling curve: corr
     const results = await readResults(r.outDir);
     assert.deepEqual(results.targets.map((t) => [t.name, t.status]), [['zeroproxy-sdk', 'ok'], ['zeroproxy-forward', 'ok']]);
     assert.equal(results.runs.length, 4);
-    for (const run of results.runs) assert.equal(run.errors, 0, JSON.stringify(run));
+    for (const run of results.runs) {
+      assert.equal(run.errors, 0, JSON.stringify(run));
+      if (run.target === 'zeroproxy-sdk') assertCpuRoles(run, ['router', 'worker'], ['router', 'worker']);
+      else assertCpuRoles(run, ['router', 'bridge', 'backend'], ['router', 'bridge']);
+    }
     assert.equal(results.downloads.length, 2);
     // The scaling curve: one point per worker count, every request answered (no timing asserted).
     assert.deepEqual(results.scaling?.map((s) => s.workers), [1, 2]);
