@@ -38,6 +38,8 @@ interface RouterFlags extends FrontDoorFlags {
   allowWorkers?: string;
   config?: string;
   processes: number;
+  wsMaxMessage: number;
+  wsPingInterval: number;
 }
 
 const D = ROUTER_DEFAULTS;
@@ -80,6 +82,8 @@ export function registerRouterCommand(program: Command): void {
     .addOption(intOption('--max-message-size <bytes>', 'largest ZeroMQ frame accepted from a peer (bigger: disconnected)', 65536, 64 * 1024 * 1024, D.maxMessageSize))
     .addOption(new Option('--curve-secret <file>', 'CURVE: router secret key file (from zeroproxy keygen); needs --allow-workers').argParser(parseSecretKeyFile))
     .addOption(new Option('--allow-workers <file|dir>', 'CURVE: allowed worker public keys, one per line, or a directory of *.pub files (re-read on SIGHUP)'))
+    .addOption(intOption('--ws-max-message <bytes>', 'largest WebSocket message a client may send (close 1009 beyond)', 1, 64 * 1024 * 1024, D.wsMaxMessage))
+    .addOption(intOption('--ws-ping-interval <ms>', 'ping WebSocket clients this often; drop one silent for a whole interval (0 = off)', 0, 3_600_000, D.wsPingIntervalMs))
     .addOption(intOption('--processes <n>', 'router processes sharing the HTTP port, each binding its own ZeroMQ endpoint (--bind port + i, or ipc path + "-i")', 1, MAX_PROCESSES, 1))
     .action(async (flags: RouterFlags, cmd: Command) => {
       checkFrontDoorFlags(flags, cmd);
@@ -147,6 +151,8 @@ export function registerRouterCommand(program: Command): void {
         curveSecretKey: flags.curveSecret,
         allowWorkers: flags.allowWorkers,
         configFile: flags.config,
+        wsMaxMessage: flags.wsMaxMessage,
+        wsPingIntervalMs: flags.wsPingInterval,
       }).catch(exitOnConfigError);
       reportListening(router);
       if (stopping) {

@@ -9,6 +9,7 @@ import { createBridge, createWorker, WORKER_DEFAULTS, type FetchHandler } from '
 import { defaultExport, importUserModule } from '../router/src/util/load-module.ts';
 import { DEFAULT_RESOLVE_INTERVAL_MS, DNS_PREFIX, parseDnsTarget } from '../worker-sdk/src/discovery.ts';
 import { parseEndpoint, parseInteger, parseUrl } from './parse.ts';
+import { WEBSOCKET_BRIDGE_DEFAULTS } from '../worker-sdk/src/bridge-websocket.ts';
 import { collectMeta, parseWeight, workerMeta } from './worker-meta.ts';
 import { parsePublicKeyOrFile, parseSecretKeyFile } from './keygen-command.ts';
 
@@ -27,6 +28,8 @@ interface WorkerFlags {
   weight?: number;
   curveSecret?: string;
   routerKey?: string;
+  wsHandshakeTimeout: number;
+  wsMaxMessage: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -69,6 +72,8 @@ export function registerWorkerCommand(program: Command): void {
     .option('--resolve-interval <ms>', 'how often dns: names are re-resolved', parseInteger(10, 2 ** 31 - 1), DEFAULT_RESOLVE_INTERVAL_MS)
     .addOption(new Option('--forward <url>', 'forward every request to this HTTP server').argParser(parseUrl).conflicts('handler'))
     .addOption(new Option('--handler <module>', 'module whose default export is (request, ctx) => Response').conflicts('forward'))
+    .option('--ws-handshake-timeout <ms>', 'with --forward: time the backend has to accept a WebSocket', parseInteger(1, 2 ** 31 - 1), WEBSOCKET_BRIDGE_DEFAULTS.handshakeTimeoutMs)
+    .option('--ws-max-message <bytes>', 'with --forward: largest WebSocket message either way (larger closes with 1009)', parseInteger(1, 2 ** 31 - 1), WEBSOCKET_BRIDGE_DEFAULTS.maxMessageBytes)
     .option('--capacity <n>', 'concurrent requests per router', parseInteger(1, 1_000_000), WORKER_DEFAULTS.capacity)
     .option('--pool <name>', 'pool this worker serves', WORKER_DEFAULTS.pool)
     .option('--id <id>', 'worker id (default <hostname>/<pid>/<random>)')
@@ -86,7 +91,13 @@ export function registerWorkerCommand(program: Command): void {
       }
       const logger = createCliLogger(flags.logLevel); // JSON lines; readable lines on a terminal
       const handler = flags.handler ? await loadHandler(flags.handler, cmd) : undefined;
-      const bridge = flags.forward ? createBridge({ target: flags.forward, connections: flags.capacity, logger }) : undefined;
+      const bridge = flags.forward ? createBridge({
+            target: flags.forward,
+            connections: flags.capacity,
+            logger,
+            webSocketHandshakeTimeoutMs: flags.wsHandshakeTimeout,
+            webSocketMaxMessageBytes: flags.wsMaxMessage,
+          }) : undefined;
       const worker = createWorker({
         connect: flags.connect!,
         resolveIntervalMs: flags.resolveInterval,

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A zeroproxy worker in Python: GET → a greeting, POST/PUT → the body echoed back, streamed.
+"""A zeroproxy worker in Python: GET → a greeting, POST/PUT → the body echoed back, streamed,
+WebSocket /ws/echo → every message echoed back (SPEC §7.7); WebSocket on any other path → 501.
 
     /usr/bin/python3 examples/python-worker/worker.py --connect tcp://127.0.0.1:5555 [--id ID] [--pool P] [--capacity N]
 """
@@ -9,7 +10,21 @@ import argparse
 from zp import Response, run_worker
 
 
+def echo_websocket(ws):
+    """Text comes back as text, binary as binary. A close from the client ends the loop (the
+    worker answers it with its own close); window and fragmentation are handled by ws.send."""
+    for msg in ws:
+        ws.send(msg)
+
+
 def handle(req):
+    if req.is_websocket:
+        if req.path.split("?")[0] != "/ws/echo":
+            # SPEC §12: a worker without WebSocket on this path refuses the opening with a non-101 status.
+            return Response(501, {"content-type": "text/plain"}, "no WebSocket here (try /ws/echo)\n")
+        offered = req.websocket_protocols
+        echo_websocket(req.accept_websocket(protocol=offered[0] if offered else None))
+        return None
     if req.method in ("POST", "PUT"):
         # req.body is read as it arrives and the echo streams out as the router grants window:
         # memory stays bounded by the windows whatever the body size.

@@ -27,6 +27,7 @@ import zmq
 
 from zp_codec import MAX_PAIRS, WINDOW_MAX, ProtocolError, decode_frames, encode, encode_batch  # noqa: F401 (re-exported)
 from zp_stream import Body, Request, Response, Stream, StreamAborted  # noqa: F401 (Response: the handler API)
+from zp_websocket import WebSocketClosed, WebSocketUpgradeError, expire_closes, on_ws_data, send_close  # noqa: F401
 
 HELLO_BACKOFF_START = 0.1  # SPEC §5.2: 100 ms, doubling, at most 5 s
 HELLO_BACKOFF_MAX = 5.0
@@ -55,6 +56,7 @@ class Session:
         for st in self.streams.values():  # SPEC §5.5 step 3: abort, send nothing more, no credit back
             st.abort()
         self.streams = {}
+        self.closing = {}  # stream id → (stream, deadline): our WebSocket close awaits the router's
         self.registered, self.nonce = False, random.randrange(2**32)
         self.router_epoch, self.heartbeat, self.credit_owed, self.last_stream = None, None, 0, 0
         self.response_window, self.max_frame = 0, 0
@@ -270,17 +272,22 @@ class Worker:
             st.chunks.append(body)
         s.streams[st.id] = st
         s.last_stream = max(s.last_stream, st.id)
-        threading.Thread(target=self.run_handler, args=(st, Request(m, Body(st), st.aborted)), daemon=True).start()
+        threading.Thread(target=self.run_handler, args=(st, Request(m, Body(st), st.aborted, st)), daemon=True).start()
 
     def on_data(self, s, st, m):
-        if st.fin_in:
-            self.reset(s, st, "protocol", "DATA after fin")
+        if (st.fin_in and not st.ws_open) or (m.get("op") is not None and not st.ws_open):
+            self.reset(s, st, "protocol", "DATA after fin" if st.fin_in else "DATA with op on an HTTP stream")
             return
         body = m["body"]
-        if len(body) > st.recv_left:
+        if len(body) > st.recv_left:  # SPEC §7.4 and §7.7: every op counts against the window
             self.reset(s, st, "flow_control", f"{len(body)} bytes over a window of {st.recv_left}")
             return
         st.recv_left -= len(body)
+        if st.ws_open:
+            problem = on_ws_data(self, s, st, m)
+            if problem:
+                self.reset(s, st, "protocol", problem)
+            return
         with st.cond:
             if body:
                 st.chunks.append(body)
@@ -302,8 +309,10 @@ class Worker:
     def run_handler(self, st, req):
         try:
             resp = self.handler(req)
-            self.send_response(st, resp)
-        except StreamAborted:
+            if st.ws is None:
+                self.send_response(st, resp)
+            # else: an accepted WebSocket; "done" closes it with 1000 if the handler left it open
+        except (StreamAborted, WebSocketClosed):
             pass
         except Exception as err:  # a failing handler fails its request, never the worker
             self.post(("failed", st, f"{type(err).__name__}: {err}"))
@@ -313,6 +322,8 @@ class Worker:
     def send_response(self, st, resp):
         if not isinstance(resp, Response) or not isinstance(resp.status, int) or not 100 <= resp.status <= 999:
             raise TypeError(f"handler must return a Response with a status 100..999, not {resp!r:.80}")
+        if resp.status == 101:
+            raise TypeError("answer a WebSocket with req.accept_websocket(), not Response(101)")
         headers = resp.headers.items() if isinstance(resp.headers, dict) else resp.headers
         head = {"type": "RES", "status": resp.status, "headers": [x for k, v in headers for x in (k.lower(), str(v))]}
         body = resp.body
@@ -351,11 +362,17 @@ class Worker:
             if st.reset and kind != "done":
                 continue  # reset: only the thread's exit matters now (it frees the slot)
             if kind == "send":
+                if st.close_out:
+                    continue  # SPEC §7.7: nothing after our close (the loop may have closed first)
                 msg = {**ev[2], "stream": st.id, "seq": st.seq_out}
                 st.seq_out = (st.seq_out + 1) % 2**32
                 st.res_sent = True
                 s.send(msg)
-                if msg["fin"]:
+                if msg["type"] == "RES" and msg["status"] == 101:
+                    st.ws_open = True  # from now on DATA carry an op both ways
+                elif msg.get("op") is not None:
+                    pass  # fin ends a WebSocket message, not the stream (close does)
+                elif msg["fin"]:
                     st.fin_out = True
                     if not st.fin_in:  # SPEC §7.3: response done, stop the router sending unread body
                         self.reset(s, st, "cancel", "response complete")
@@ -363,15 +380,22 @@ class Worker:
                         self.maybe_end(s, st)
             elif kind == "consumed":
                 self.grant(s, st, ev[2])
+            elif kind == "ws_close":
+                send_close(self, s, st, None, None, payload=ev[2])
             elif kind == "failed":
                 log("error", "handler failed", stream=st.id, requestId=st.request_id, error=ev[2])
                 if not st.res_sent:  # SPEC §7.6: before RES → 500, after → RST internal
                     self.post_500(s, st)
+                elif st.ws_open:  # a WebSocket ends with a close frame the client can read
+                    send_close(self, s, st, 1011, "handler failed")
                 elif not st.fin_out:
                     self.reset(s, st, "internal", "handler failed")
             elif kind == "done":
                 st.thread_done = True
-                if not st.fin_out and not st.reset:
+                if st.ws_open:
+                    if not st.reset:
+                        send_close(self, s, st, 1000, "")  # no-op when already closed
+                elif not st.fin_out and not st.reset:
                     self.reset(s, st, "internal", "handler ended without a response")
                 self.maybe_end(s, st)
 
@@ -385,8 +409,8 @@ class Worker:
 
     def grant(self, s, st, n):
         st.unacked += n
-        if st.fin_in:
-            return  # the whole body has arrived: no more window needed
+        if st.close_in or (st.fin_in and not st.ws_open):
+            return  # the whole body has arrived (or the router closed its side): no more window needed
         if st.unacked >= max(1, self.window // 4):  # SPEC §7.4: no tiny increments
             s.send({"type": "WINDOW", "stream": st.id, "seq": st.seq_out, "increment": st.unacked})
             st.seq_out = (st.seq_out + 1) % 2**32
@@ -403,7 +427,8 @@ class Worker:
     def maybe_end(self, s, st):
         """SPEC §6.1: a stream ends when both directions finished or an RST went either way; its
         slot (credit) comes back once the handler thread has also let go of it."""
-        if (st.reset or (st.fin_in and st.fin_out)) and st.thread_done and s.streams.get(st.id) is st:
+        finished = (st.close_in and st.close_out) if st.ws_open else (st.fin_in and st.fin_out)  # SPEC §7.7
+        if (st.reset or finished) and st.thread_done and s.streams.get(st.id) is st:
             del s.streams[st.id]
             s.credit_owed += 1
 
@@ -419,6 +444,8 @@ class Worker:
         if now - s.last_heard >= LIVENESS * s.heartbeat:
             self.router_lost(s, "router silent for 3 heartbeat intervals")
             return
+        if s.closing:
+            expire_closes(self, s, now)
         if s.credit_owed and not s.drain_sent:
             s.send({"type": "CREDIT", "credit": s.credit_owed})
             s.credit_owed = 0
@@ -432,6 +459,9 @@ class Worker:
             if s.registered:
                 s.send({"type": "DRAIN", "lastStream": s.last_stream})
                 s.drain_sent = True
+                for st in list(s.streams.values()):  # SPEC §7.7: clients reconnect elsewhere at once
+                    if st.ws_open and not st.reset:
+                        send_close(self, s, st, 1001, "worker draining")
 
     def drained(self, now):
         """Once stopping: BYE each session whose streams are done (or at the drain deadline)."""

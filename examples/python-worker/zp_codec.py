@@ -22,6 +22,7 @@ WINDOW_MAX = 2**31 - 1
 
 RST_CODES = ("cancel", "refused", "timeout", "flow_control", "protocol", "peer_restart", "internal")
 ERROR_CODES = ("unknown_peer", "version", "protocol", "auth", "overloaded", "internal")
+WS_OPS = ("text", "binary", "ping", "pong", "close")  # SPEC §7.7: DATA.op on ws/wss streams
 
 # Field kinds: ("int", lo, hi) | ("str", lo_bytes, hi_bytes) | ("bool",) | ("enum", values)
 #              | ("versions",) | ("headers",) | ("meta",).  Order is the wire order (SPEC §4.1).
@@ -48,6 +49,9 @@ FIELDS = {
     "RST": [STREAM, ("code", ("enum", RST_CODES)), ("message", ("str", 0, 1024))],
     "ERROR": [("code", ("enum", ERROR_CODES)), ("message", ("str", 0, 1024))],
 }
+# Optional trailing fields: decoded (and checked) only when the header is long enough, encoded only
+# when the message has them. DATA.op is present exactly on WebSocket streams (SPEC §4.1, §7.7).
+OPTIONAL_FIELDS = {"DATA": [("op", ("enum", WS_OPS))]}
 TYPE_CODES = {name: code for code, name in enumerate(
     ["HELLO", "WELCOME", "CREDIT", "HEARTBEAT", "DRAIN", "BYE", "REQ", "DATA", "RES", "WINDOW", "RST", "ERROR"], 1)}
 TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
@@ -69,6 +73,10 @@ def encode(msg):
     kind = msg["type"]
     header = [SIGNATURE, msg.get("version", VERSION), TYPE_CODES[kind]]
     header += [msg[name] for name, _ in FIELDS[kind]]
+    for name, _ in OPTIONAL_FIELDS.get(kind, ()):
+        if msg.get(name) is None:
+            break  # trailing fields are positional: stop at the first one absent
+        header.append(msg[name])
     body = msg.get("body", b"") if kind in BODY_TYPES else b""
     return [msgpack.packb(header, use_bin_type=True), bytes(body)]
 
@@ -127,6 +135,12 @@ def decode_pair(header_frame, body, supported=SUPPORTED_VERSIONS):
         msg[name] = value
         if name == "stream":
             stream = value
+    for index, (name, spec) in enumerate(OPTIONAL_FIELDS.get(kind, ()), len(FIELDS[kind]) + 3):
+        if index >= len(header):
+            break
+        if not _field_ok(header[index], spec):
+            raise ProtocolError("ZP_ERR_FIELD", f"{kind}.{name} invalid", name, stream, kind)
+        msg[name] = header[index]
     if len(body) > MAX_BODY_FRAME:
         raise ProtocolError("ZP_ERR_BODY_TOO_LARGE", f"{len(body)} bytes", None, stream, kind)
     if kind in BODY_TYPES:

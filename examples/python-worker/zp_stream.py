@@ -22,7 +22,8 @@ class Response:
 class Request:
     """What a handler sees. `headers` is a list of (name, value), names lower-case."""
 
-    def __init__(self, msg, body, aborted):
+    def __init__(self, msg, body, aborted, stream=None):
+        self._st = stream
         self.method, self.scheme, self.authority = msg["method"], msg["scheme"], msg["authority"]
         self.path, self.remote, self.request_id = msg["path"], msg["remote"], msg["requestId"]
         h = msg["headers"]
@@ -33,6 +34,37 @@ class Request:
     def header(self, name, default=None):
         name = name.lower()
         return next((v for k, v in self.headers if k == name), default)
+
+    @property
+    def is_websocket(self):
+        """A WebSocket opening (SPEC §7.7): accept it, or answer with a Response (501 if unsupported)."""
+        return self.scheme in ("ws", "wss")
+
+    @property
+    def websocket_protocols(self):
+        """The subprotocols the client offered (sec-websocket-protocol), in its order."""
+        offered = ",".join(v for k, v in self.headers if k == "sec-websocket-protocol")
+        return [p.strip() for p in offered.split(",") if p.strip()]
+
+    def accept_websocket(self, protocol=None, headers=None, max_message_bytes=None):
+        """Send RES 101 and → a WebSocket (zp_websocket.py). The handler then runs the session and
+        returns None; returning closes the WebSocket with 1000 if it is still open."""
+        from zp_websocket import DEFAULT_MAX_MESSAGE, WebSocket, WebSocketUpgradeError
+
+        st = self._st
+        if not self.is_websocket or st is None:
+            raise WebSocketUpgradeError(f"not a WebSocket request (scheme {self.scheme})")
+        if st.ws is not None:
+            raise WebSocketUpgradeError("already accepted")
+        if protocol and protocol not in self.websocket_protocols:
+            raise ValueError(f"subprotocol {protocol!r} was not offered by the client")  # the router would 502
+        pairs = list(headers.items() if isinstance(headers, dict) else headers or [])
+        fields = [x for k, v in pairs for x in (k.lower(), str(v))]
+        if protocol:
+            fields += ["sec-websocket-protocol", protocol]
+        st.ws = WebSocket(st, protocol, max_message_bytes or DEFAULT_MAX_MESSAGE)
+        st.session.worker.post(("send", st, {"type": "RES", "status": 101, "headers": fields, "fin": False, "body": b""}))
+        return st.ws
 
 
 class Body:
@@ -73,6 +105,8 @@ class Stream:
         self.unacked = 0  # (loop) bytes the handler consumed but we have not granted back yet
         self.seq_in, self.seq_out = 1, 0  # (loop) REQ was seq 0
         self.res_sent = self.fin_out = self.reset = self.thread_done = False  # (loop)
+        self.ws = None  # the WebSocket, once the handler accepted (set by the handler thread before the 101)
+        self.ws_open = self.close_in = self.close_out = False  # (loop) 101 sent; DATA close received / sent
         self.max_frame = session.max_frame
 
     # -- handler thread side

@@ -76,6 +76,22 @@ const valid: Message[] = [
   ),
 ];
 
+// WebSocket streams (SPEC §7.7): DATA carries the message type as header element 6.
+// Kept out of `valid` so the index-based names and batches above stay as they were.
+const wsClose = Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('bye ✓')]); // 1000 + UTF-8 reason
+const wsValid: [name: string, description: string, m: Message][] = [
+  ['ws-data-text', 'a WebSocket text message in one DATA (op text, fin)', { type: 'DATA', stream: 7, seq: 1, fin: true, body: Buffer.from('héllo'), op: 'text' }],
+  ['ws-data-binary', 'a WebSocket binary message in one DATA (op binary, fin)', { type: 'DATA', stream: 7, seq: 2, fin: true, body: Buffer.from([0, 1, 2, 0xff]), op: 'binary' }],
+  ['ws-data-ping', 'a WebSocket ping (body ≤ 125 bytes, fin)', { type: 'DATA', stream: 7, seq: 3, fin: true, body: Buffer.from('p1'), op: 'ping' }],
+  ['ws-data-pong', 'a WebSocket pong (body ≤ 125 bytes, fin)', { type: 'DATA', stream: 7, seq: 4, fin: true, body: Buffer.from('p1'), op: 'pong' }],
+  ['ws-data-close', 'a WebSocket close: body = 2-byte big-endian code (1000) + UTF-8 reason', { type: 'DATA', stream: 7, seq: 5, fin: true, body: wsClose, op: 'close' }],
+  ['ws-data-close-empty', 'a WebSocket close with an empty body (no code)', { type: 'DATA', stream: 7, seq: 6, fin: true, body: Buffer.alloc(0), op: 'close' }],
+];
+const wsFragments: Message[] = [
+  { type: 'DATA', stream: 9, seq: 1, fin: false, body: Buffer.from('frag'), op: 'text' },
+  { type: 'DATA', stream: 9, seq: 2, fin: true, body: Buffer.from('mented'), op: 'text' },
+];
+
 function validVector(m: Message, i: number): Vector {
   return {
     name: `${m.type.toLowerCase()}-${i}`,
@@ -96,6 +112,17 @@ vectors.push({
   canonical: true,
   frames: batch.flatMap((m) => encode(m).map(hex)),
   results: batch.map((m) => ({ message: meaning(m) })),
+});
+
+for (const [name, description, m] of wsValid) {
+  vectors.push({ name, description, canonical: true, frames: encode(m).map(hex), results: [{ message: meaning(m) }] });
+}
+vectors.push({
+  name: 'ws-data-fragmented',
+  description: 'one WebSocket text message "fragmented" in two DATA of the same op: fin=false, then fin=true',
+  canonical: true,
+  frames: wsFragments.flatMap((m) => encode(m).map(hex)),
+  results: wsFragments.map((m) => ({ message: meaning(m) })),
 });
 
 // Decode-only vectors: valid input the codec would never produce itself.
@@ -220,6 +247,14 @@ for (const [type, fields] of Object.entries(fieldTable) as [MessageType, (typeof
     }
   });
 }
+
+// DATA.op (index 6) is optional, but when present it must be one of the WebSocket ops (a msgpack str).
+const dataWith = (op: unknown): string => header(['ZP', 1, MessageCode.DATA, 1, 0, true, op]);
+invalid('field-data-op-bad0', 'DATA with op = 1 (not a string)', [dataWith(1), ''], [err('ZP_ERR_FIELD', { field: 'op', stream: 1 })]);
+invalid('field-data-op-bad1', 'DATA with op = nil', [dataWith(null), ''], [err('ZP_ERR_FIELD', { field: 'op', stream: 1 })]);
+invalid('field-data-op-bad2', 'DATA with op = "continuation" (not an op: fragments repeat their op)', [dataWith('continuation'), ''], [err('ZP_ERR_FIELD', { field: 'op', stream: 1 })]);
+invalid('field-data-op-bad3', 'DATA with op = "TEXT" (ops are lower-case)', [dataWith('TEXT'), ''], [err('ZP_ERR_FIELD', { field: 'op', stream: 1 })]);
+invalid('field-data-op-bad4', 'DATA with op as msgpack bin, not str', [dataWith(Buffer.from('text')), ''], [err('ZP_ERR_FIELD', { field: 'op', stream: 1 })]);
 
 // One bad pair in a batch does not spoil its neighbours.
 invalid(

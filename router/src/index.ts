@@ -47,7 +47,7 @@ export async function startRouter(options: RouterOptions = {}): Promise<RunningR
     bindEndpoint = await registry.start(opts.bind);
     dispatcher.start();
     httpUrl = await frontDoor.listen();
-    if (opts.admin) admin = await startAdminServer(opts.admin, routerLiveState({ routerId: opts.id, registry, dispatcher, accepting: () => accepting }), log);
+    if (opts.admin) admin = await startAdminServer(opts.admin, routerLiveState({ routerId: opts.id, registry, dispatcher, accepting: () => accepting, websockets: frontDoor.websockets }), log);
   } catch (err) {
     liveConfig?.close();
     dispatcher.stop();

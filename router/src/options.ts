@@ -61,6 +61,10 @@ export interface ResolvedRouterOptions {
   allowWorkers?: string;
   /** Routing config file (YAML or JSON): routes → plugin chains → pools; reloaded on change and SIGHUP. */
   configFile?: string;
+  /** Largest WebSocket message a client may send (bytes); larger → close 1009. */
+  wsMaxMessage: number;
+  /** The router pings each WebSocket client this often and drops one silent for a whole interval (ms); 0 = off. */
+  wsPingIntervalMs: number;
 }
 
 /** What callers of startRouter() pass: any subset; the rest comes from ROUTER_DEFAULTS. */
@@ -88,6 +92,8 @@ export const ROUTER_DEFAULTS: Readonly<Omit<ResolvedRouterOptions, 'logger'>> = 
   retryBudgetPercent: 20,
   maxWorkerStreams: 1024,
   maxMessageSize: 1024 * 1024 + 64 * 1024,
+  wsMaxMessage: 1024 * 1024,
+  wsPingIntervalMs: 30000,
 });
 
 /** Fills what the caller left out from ROUTER_DEFAULTS. */

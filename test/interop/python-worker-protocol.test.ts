@@ -5,7 +5,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,54 +12,10 @@ import { Router } from 'zeromq';
 import { decodeFrames, encodeInto, type Hello, type Message } from '../../proto/src/index.ts';
 import { Child } from './child.ts';
 import { FIXTURE_WORKER, PYTHON, ROOT, pythonMissing } from './python.ts';
+import { Inbox, WAIT_MS, isType } from './scripted-router.ts';
 
 const SKIP = pythonMissing();
-const WAIT_MS = 10_000;
 const RESPONSE_WINDOW = 65_536;
-
-/** What the scripted router received from the worker, in order, with a bounded wait for the next match. */
-class Inbox {
-  readonly received: Message[] = [];
-  readonly decodeErrors: string[] = [];
-  private readonly events = new EventEmitter();
-
-  push(m: Message): void {
-    this.received.push(m);
-    this.events.emit('message');
-  }
-
-  /** The first message at index ≥ from that matches, waiting at most WAIT_MS for it. */
-  async next<T extends Message>(match: (m: Message) => m is T, what: string, from = 0): Promise<T> {
-    const found = (): T | undefined => this.received.slice(from).find(match);
-    const already = found();
-    if (already) return already;
-    return new Promise((resolve, reject) => {
-      const onMessage = (): void => {
-        const m = found();
-        if (m) done(() => resolve(m));
-      };
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`no ${what} within ${WAIT_MS} ms; got ${this.summary()}`))),
-        WAIT_MS,
-      );
-      const done = (fn: () => void): void => {
-        clearTimeout(timer);
-        this.events.off('message', onMessage);
-        fn();
-      };
-      this.events.on('message', onMessage);
-    });
-  }
-
-  summary(): string {
-    return this.received.map((m) => ('stream' in m ? `${m.type}(${m.stream})` : m.type)).join(' ');
-  }
-}
-
-const isType =
-  <K extends Message['type']>(type: K, extra: (m: Extract<Message, { type: K }>) => boolean = () => true) =>
-  (m: Message): m is Extract<Message, { type: K }> =>
-    m.type === type && extra(m as Extract<Message, { type: K }>);
 
 describe('python worker against a scripted router (protocol level)', { skip: SKIP }, () => {
   let dir = '';

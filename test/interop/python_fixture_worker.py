@@ -5,6 +5,10 @@
     /forever  an endless streamed response          → lets the client go away mid-stream (RST cancel)
     /echo     the request body streamed back
     anything  "ok <path>"
+  WebSocket (scheme ws/wss):
+    /ws/boom  accepts, then the handler raises     → DATA close 1011
+    /ws/bye   accepts, sends text "bye", closes 4000 "done"
+    anything  worker.py's routes: /ws/echo echoes, other paths 501
 """
 
 import itertools
@@ -12,10 +16,27 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "python-worker"))
+from worker import handle as example_handle  # noqa: E402
 from zp import Response, run_worker  # noqa: E402
 
 
+def handle_websocket(req):
+    if req.path == "/ws/boom":
+        req.accept_websocket()
+        raise RuntimeError("boom after the 101")
+    if req.path == "/ws/bye":
+        ws = req.accept_websocket()
+        ws.send("bye")
+        ws.close(4000, "done")
+        for _ in ws:  # until the router's close arrives
+            pass
+        return None
+    return example_handle(req)
+
+
 def handle(req):
+    if req.is_websocket:
+        return handle_websocket(req)
     if req.path == "/boom":
         raise RuntimeError("boom on purpose")
     if req.path == "/echo":

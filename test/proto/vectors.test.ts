@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DecodeErrorCodes, MessageCode, ProtocolError, RST_CODES, ERROR_CODES, decodeFrames, encode, type Message } from '../../proto/src/index.ts';
+import { DecodeErrorCodes, MessageCode, ProtocolError, RST_CODES, ERROR_CODES, WS_OPS, decodeFrames, encode, type Message } from '../../proto/src/index.ts';
 import { frameBytes, loadVectors, toMessage, type VectorResult } from './vectors-file.ts';
 
 const vectors = loadVectors();
@@ -60,6 +60,9 @@ test('the vectors cover every message type, RST code, ERROR code and decode erro
   }
   for (const code of RST_CODES) assert.ok(messages.some((m) => m.type === 'RST' && m.code === code), `RST ${code}`);
   for (const code of ERROR_CODES) assert.ok(messages.some((m) => m.type === 'ERROR' && m.code === code), `ERROR ${code}`);
+  for (const op of WS_OPS) assert.ok(messages.some((m) => m.type === 'DATA' && m.op === op), `DATA with op ${op}`);
+  assert.ok(messages.some((m) => m.type === 'DATA' && m.op !== undefined && m.fin === false), 'a WebSocket fragment (fin=false)');
+  assert.ok(errors.some((e) => e.code === 'ZP_ERR_FIELD' && e.field === 'op'), 'an invalid DATA.op');
   for (const code of Object.keys(DecodeErrorCodes)) assert.ok(errors.some((e) => e.code === code), `an invalid vector for ${code}`);
   assert.ok(errors.filter((e) => e.code === 'ZP_ERR_FIELD').every((e) => typeof e.field === 'string'), 'every ZP_ERR_FIELD names its field');
   assert.ok(vectors.some((v) => v.canonical && v.results.length > 1), 'a batched multi-pair vector');

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { BridgeExchange, type ExchangeContext } from './bridge-exchange.ts';
 import { backendRequestHeaders } from './bridge-headers.ts';
+import { bridgeWebSocket, webSocketBase, WEBSOCKET_BRIDGE_DEFAULTS, type WebSocketBridgeContext } from './bridge-websocket.ts';
 import type { StreamHandler } from './stream.ts';
 
 export { stripHopByHop } from './bridge-headers.ts';
@@ -25,6 +26,10 @@ export interface BridgeOptions {
   logger: Logger;
   /** Time to wait for the backend's response headers (ms). */
   headersTimeoutMs?: number;
+  /** WebSocket requests (scheme ws/wss): time the backend has for its opening handshake (default 10 s). */
+  webSocketHandshakeTimeoutMs?: number;
+  /** WebSocket requests: largest message either way, in bytes (default 1 MiB; larger → close 1009). */
+  webSocketMaxMessageBytes?: number;
 }
 
 export interface Bridge {
@@ -43,6 +48,11 @@ function iterableBody(body: AsyncIterable<Buffer>): Readable {
   return body as unknown as Readable;
 }
 
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) throw new RangeError(`${name} must be an integer 1..2^31-1, got ${v}`);
+  return v;
+}
+
 export function createBridge(options: BridgeOptions): Bridge {
   const target = typeof options.target === 'string' ? new URL(options.target) : options.target;
   const prefix = target.pathname.replace(/\/+$/, '');
@@ -53,8 +63,16 @@ export function createBridge(options: BridgeOptions): Bridge {
     bodyTimeout: 0,
   });
   const ctx: ExchangeContext = { log: options.logger, origin: target.origin };
+  const wsCtx: WebSocketBridgeContext = {
+    log: options.logger,
+    base: webSocketBase(target),
+    handshakeTimeoutMs: positiveInt('webSocketHandshakeTimeoutMs', options.webSocketHandshakeTimeoutMs ?? WEBSOCKET_BRIDGE_DEFAULTS.handshakeTimeoutMs),
+    maxMessageBytes: positiveInt('webSocketMaxMessageBytes', options.webSocketMaxMessageBytes ?? WEBSOCKET_BRIDGE_DEFAULTS.maxMessageBytes),
+  };
 
   const onStream: StreamHandler = (stream) => {
+    // A WebSocket handshake (REQ scheme ws/wss) is relayed by a `ws` client, not undici.
+    if (stream.isWebSocket) return bridgeWebSocket(stream, wsCtx);
     // A body is forwarded whatever the method (a GET with a body keeps it, as nginx does); a bodyless
     // request sends none, so undici writes the head alone.
     // A dispatch error (e.g. a header undici refuses) reaches exchange.onError: 502, no throw.

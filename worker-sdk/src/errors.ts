@@ -24,3 +24,19 @@ export class StreamStateError extends Error {
     this.name = 'StreamStateError';
   }
 }
+
+/** upgradeWebSocket() on a request that is not a WebSocket handshake (REQ scheme not ws/wss), or twice. */
+export class WebSocketUpgradeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebSocketUpgradeError';
+  }
+}
+
+/** A WebSocket used in a state that does not allow it (send or ping after close, accept twice). */
+export class WebSocketStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebSocketStateError';
+  }
+}

@@ -12,7 +12,8 @@ import type { Logger } from 'pino';
 import { fetchRequestFactory, type FetchRequestFactory } from './lazy-request.ts';
 import { lightResponseParts } from './light-response.ts';
 import { responseHeaders, sourceReader, type SourceReader } from './response-source.ts';
-import type { Stream, StreamHandler } from './stream.ts';
+import { StreamImpl, type Stream, type StreamHandler } from './stream.ts';
+import { markWebSocketRequest, upgradeOf, type UpgradeSlot } from './websocket-upgrade.ts';
 
 export interface FetchContext {
   requestId: string;
@@ -92,6 +93,26 @@ async function sendResponse(stream: Stream, res: Response, isHead: boolean, sour
   }
 }
 
+/**
+ * A WebSocket request: the upgradeWebSocket() response opens the socket (RES 101); any other
+ * response refuses it (sent as usual, false) and a socket made for it never opens.
+ */
+function acceptUpgrade(stream: Stream, slot: UpgradeSlot, res: Response): boolean {
+  const upgrade = upgradeOf(res);
+  if (upgrade === undefined) {
+    slot.socket?.abandon('the handler answered with another response');
+    return false;
+  }
+  if (upgrade !== slot) throw new TypeError('the handler returned the upgrade response of another request');
+  if (stream.closed) {
+    slot.socket!.abandon('the stream was reset before the upgrade');
+    return true;
+  }
+  if (!(stream instanceof StreamImpl)) throw new TypeError('WebSocket upgrade needs a worker stream');
+  stream.attachWebSocket(slot.socket!, slot.options);
+  return true;
+}
+
 /** Adapts a fetch-style handler to the stream API. Throws reach the link's handler runner (500/RST). */
 export function fetchHandlerToStreamHandler(
   handler: FetchHandler,
@@ -120,10 +141,19 @@ export function fetchHandlerToStreamHandler(
         return stream.signal;
       },
     };
-    const res = await handler(request, ctx);
+    const slot = stream.isWebSocket ? markWebSocketRequest(request, stream) : undefined;
+    let res: Response;
+    try {
+      res = await handler(request, ctx);
+    } catch (err) {
+      slot?.socket?.abandon('the handler failed');
+      throw err;
+    }
     if (!res || typeof res.status !== 'number' || typeof res.headers?.forEach !== 'function') {
+      slot?.socket?.abandon('the handler did not return a Response');
       throw new TypeError('the handler did not return a Response');
     }
+    if (slot !== undefined && acceptUpgrade(stream, slot, res)) return;
     if (stream.closed) {
       await res.body?.cancel().catch(() => {});
       return;

@@ -25,6 +25,8 @@ const HELLO_BACKOFF_MAX_MS = 5000;
 const LIVENESS_INTERVALS = 3;
 /** Stream ids remembered after they end, so late frames are dropped instead of answered. */
 const RECENTLY_CLOSED_LIMIT = 4096;
+/** How often request deadlines are checked: a stream is reset at most this late past its deadline. */
+const DEADLINE_SWEEP_MS = 100;
 /** At most one decode-error log line per router per this many ms. */
 const DECODE_LOG_INTERVAL_MS = 5000;
 
@@ -69,9 +71,13 @@ export class RouterLink implements StreamOwner {
   private helloDelay = HELLO_BACKOFF_START_MS;
   private helloTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private session: Session | null = null;
   private streams = new Map<number, StreamImpl>();
   private readonly recentlyClosed = new Set<number>();
+  /** Insertion order of recentlyClosed (a ring): which id to forget when it is full. */
+  private readonly closedRing = new Uint32Array(RECENTLY_CLOSED_LIMIT);
+  private closedCount = 0;
   private pendingCredit = 0;
   private draining = false;
   private lastStream = 0;
@@ -167,8 +173,11 @@ export class RouterLink implements StreamOwner {
     this.pendingCredit = 0;
     this.silentTicks = 0;
     this.recentlyClosed.clear();
+    this.closedCount = 0;
     this.heartbeatTimer = setInterval(() => this.tick(), m.heartbeatMs);
     this.heartbeatTimer.unref();
+    this.deadlineTimer = setInterval(() => this.sweepDeadlines(), DEADLINE_SWEEP_MS);
+    this.deadlineTimer.unref();
     this.log.info({ router: this.endpoint, workerId: this.o.workerId, routerId: m.routerId, heartbeatMs: m.heartbeatMs }, 'worker registered');
     if (this.draining) {
       // close() ran during the handshake: tell the router at once that nothing is accepted.
@@ -178,6 +187,14 @@ export class RouterLink implements StreamOwner {
   }
 
   /** Liveness (SPEC.md §4): any message counts; HEARTBEAT only on an idle link. */
+  /** Resets streams whose request deadline passed (the router normally says so first, with RST timeout). */
+  private sweepDeadlines(): void {
+    const now = Date.now();
+    for (const stream of this.streams.values()) {
+      if (stream.deadline <= now) stream.reset('timeout', 'request deadline passed');
+    }
+  }
+
   private tick(): void {
     if (this.state !== 'ready') return;
     this.silentTicks++;
@@ -345,10 +362,11 @@ export class RouterLink implements StreamOwner {
   }
 
   private rememberClosed(id: number): void {
+    // A ring of the last ids evicts the oldest without a Set iterator per closed stream (hot path).
+    const slot = this.closedCount++ % RECENTLY_CLOSED_LIMIT;
+    if (this.closedCount > RECENTLY_CLOSED_LIMIT) this.recentlyClosed.delete(this.closedRing[slot]!);
+    this.closedRing[slot] = id;
     this.recentlyClosed.add(id);
-    if (this.recentlyClosed.size > RECENTLY_CLOSED_LIMIT) {
-      this.recentlyClosed.delete(this.recentlyClosed.values().next().value!);
-    }
   }
 
   // ---- drain and close ---------------------------------------------------------------------
@@ -365,6 +383,16 @@ export class RouterLink implements StreamOwner {
       this.state = 'closed';
       this.stopTimers();
     }
+  }
+
+  /** True once closeWebSockets() ran: a WebSocket accepted later is closed at once (stream.ts). */
+  closingWebSockets = false;
+
+  /** Drain (ws-wire §5): closes this link's WebSockets with 1001 so their clients reconnect
+   * elsewhere; each stream ends when the router answers the close. */
+  closeWebSockets(): void {
+    this.closingWebSockets = true;
+    for (const s of this.streams.values()) s.webSocket?.goAway();
   }
 
   /** Resolves when no stream is in flight on this link. */
@@ -392,6 +420,8 @@ export class RouterLink implements StreamOwner {
   private stopTimers(): void {
     clearTimeout(this.helloTimer);
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.deadlineTimer);
+    this.deadlineTimer = undefined;
     this.helloTimer = undefined;
     this.heartbeatTimer = undefined;
   }

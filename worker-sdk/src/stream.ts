@@ -6,8 +6,9 @@
  * out as RES then DATA; `write` waits while the router's window is exhausted (back-pressure instead of
  * buffering). A stream ends when both directions are finished, or at once on RST either way.
  */
-import { EMPTY_BODY, Limits, type Data, type HeaderList, type Message, type Req, type RstCode, type WindowUpdate } from '../../proto/src/index.ts';
-import { StreamResetError, StreamStateError, type StreamEndCode } from './errors.ts';
+import { EMPTY_BODY, Limits, type Data, type HeaderList, type Message, type Req, type RstCode, type WindowUpdate, type WsOp } from '../../proto/src/index.ts';
+import { StreamResetError, StreamStateError, WebSocketUpgradeError, type StreamEndCode } from './errors.ts';
+import { WebSocketImpl, type WebSocketAcceptOptions, type WebSocketPort, type WorkerWebSocket } from './websocket.ts';
 
 /** Response headers as a flat [name, value, …] list or as an object (arrays repeat the field). */
 export type ResponseHeaders = HeaderList | Record<string, string | readonly string[] | number | undefined>;
@@ -48,6 +49,12 @@ export interface Stream {
   /** Calls `listener` once when the stream is over: null when it finished, the reason when it was reset.
    * Cheaper than an abort listener on `signal` on hot paths. */
   onClose(listener: (reason: StreamResetError | null) => void): void;
+  /** True when the client asked for a WebSocket (REQ scheme ws/wss). Accept it with
+   * acceptWebSocket(), or refuse it with any respond() (status ≥ 200). */
+  readonly isWebSocket: boolean;
+  /** Sends RES 101 and returns the open socket; throws WebSocketUpgradeError on a plain request or a
+   * protocol the client did not offer, StreamStateError once responded. */
+  acceptWebSocket(options?: WebSocketAcceptOptions): WorkerWebSocket;
 }
 
 export type StreamHandler = (stream: Stream) => void | Promise<void>;
@@ -62,6 +69,14 @@ export interface StreamOwner {
   readonly sendWindow: number;
   /** Initial request-body window this worker granted (HELLO.window). */
   readonly recvWindow: number;
+  /** True once the worker drains: a WebSocket accepted from now on is closed with 1001 at once. */
+  readonly closingWebSockets?: boolean;
+}
+
+/** The subprotocols a client offered (sec-websocket-protocol, comma-separated, maybe repeated). */
+export function offeredProtocols(headers: Readonly<Record<string, string>>): string[] {
+  const v = headers['sec-websocket-protocol'];
+  return v === undefined ? [] : v.split(',').map((p) => p.trim()).filter((p) => p !== '');
 }
 
 function toBuffer(chunk: Uint8Array | string): Buffer {
@@ -82,7 +97,7 @@ export function flattenHeaders(headers: ResponseHeaders | undefined): HeaderList
   return out;
 }
 
-export class StreamImpl implements Stream {
+export class StreamImpl implements Stream, WebSocketPort {
   readonly id: number;
   readonly method: string;
   readonly scheme: string;
@@ -99,7 +114,11 @@ export class StreamImpl implements Stream {
   private endReason: StreamResetError | null = null;
   private closeListeners: ((reason: StreamResetError | null) => void)[] | null = null;
   private headerObject: Record<string, string> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /**
+   * When the router stops waiting (Date.now() ms; Infinity = no deadline). The link's deadline
+   * sweep resets the stream past it: one timer per link, not one per request.
+   */
+  deadline: number;
 
   // Request direction (router → worker).
   private nextRecvSeq = 1;
@@ -123,6 +142,8 @@ export class StreamImpl implements Stream {
   private wakeWriter: (() => void) | null = null;
 
   private isClosed = false;
+  /** Set once the stream became a WebSocket (RES 101 sent); DATA then goes to it. */
+  private ws: WebSocketImpl | null = null;
 
   constructor(
     req: Req,
@@ -141,10 +162,7 @@ export class StreamImpl implements Stream {
     this.bodyless = req.fin && req.body.length === 0;
     this.recvAllowed = owner.recvWindow;
     this.sendWindow = owner.sendWindow;
-    if (req.timeoutMs > 0) {
-      this.timer = setTimeout(() => this.reset('timeout', 'request deadline passed'), req.timeoutMs);
-      this.timer.unref();
-    }
+    this.deadline = req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Infinity;
   }
 
   /** Handles the REQ's inline body; false if the stream was reset because of it. */
@@ -212,6 +230,10 @@ export class StreamImpl implements Stream {
   /** Grants the router more request-body window once a quarter of it was read (no tiny increments). */
   private consumed(n: number): void {
     if (this.requestFinished || this.isClosed) return;
+    this.grant(n);
+  }
+
+  private grant(n: number): void {
     this.unacked += n;
     if (this.unacked >= Math.max(1, this.owner.recvWindow >> 2)) {
       const increment = this.unacked;
@@ -239,6 +261,16 @@ export class StreamImpl implements Stream {
 
   onData(m: Data): void {
     if (this.isClosed || !this.acceptSeq(m.seq)) return;
+    if (this.ws) {
+      // WebSocket messages count against the same window as a body (ws-wire §3).
+      this.recvTotal += m.body.length;
+      if (this.recvTotal > this.recvAllowed) {
+        this.reset('flow_control', `WebSocket data exceeded the window (${this.recvTotal} > ${this.recvAllowed})`);
+        return;
+      }
+      this.ws.onData(m.op, m.body, m.fin);
+      return;
+    }
     if (this.requestFinished) {
       this.reset('protocol', 'DATA after the request body finished');
       return;
@@ -299,12 +331,14 @@ export class StreamImpl implements Stream {
   }
 
   write(chunk: Uint8Array | string): Promise<void> {
+    if (this.ws) return Promise.reject(new StreamStateError('write() on a WebSocket stream: use the socket'));
     if (!this.isResponded) return Promise.reject(new StreamStateError('write() before respond()'));
     if (this.ending) return Promise.reject(new StreamStateError('write() after end()'));
     return this.chain(toBuffer(chunk), false);
   }
 
   end(chunk?: Uint8Array | string): Promise<void> {
+    if (this.ws) return Promise.reject(new StreamStateError('end() on a WebSocket stream: use the socket'));
     if (!this.isResponded) return Promise.reject(new StreamStateError('end() before respond()'));
     if (this.ending) return Promise.reject(new StreamStateError('end() was already called'));
     this.ending = true;
@@ -343,6 +377,68 @@ export class StreamImpl implements Stream {
       this.sendWindow -= n;
       offset += n;
     } while (offset < buf.length);
+  }
+
+  // ---- WebSocket (ws-wire design) ---------------------------------------------------------
+
+  get isWebSocket(): boolean {
+    return this.scheme === 'ws' || this.scheme === 'wss';
+  }
+
+  /** The socket this stream became, if it did. */
+  get webSocket(): WebSocketImpl | null {
+    return this.ws;
+  }
+
+  acceptWebSocket(options: WebSocketAcceptOptions = {}): WorkerWebSocket {
+    return this.attachWebSocket(new WebSocketImpl(options), options);
+  }
+
+  /** Sends RES 101 and binds `socket` (made earlier by upgradeWebSocket on the fetch-style path). */
+  attachWebSocket(socket: WebSocketImpl, options: WebSocketAcceptOptions = {}): WebSocketImpl {
+    if (!this.isWebSocket) throw new WebSocketUpgradeError(`not a WebSocket request (scheme ${this.scheme})`);
+    if (this.isResponded) throw new StreamStateError('respond() was already called');
+    const headers = [...flattenHeaders(options.headers)]; // a copy: the protocol is appended
+    const protocol = options.protocol ?? '';
+    if (protocol !== '') {
+      if (!offeredProtocols(this.headers).includes(protocol)) throw new WebSocketUpgradeError(`subprotocol "${protocol}" was not offered by the client`);
+      headers.push('sec-websocket-protocol', protocol);
+    }
+    this.isResponded = true;
+    this.ws = socket;
+    // Past the 101 the request deadline no longer applies (ws-wire §7).
+    this.deadline = Infinity;
+    if (!this.isClosed) this.owner.send({ type: 'RES', stream: this.id, seq: this.takeSendSeq(), status: 101, headers, fin: false, body: EMPTY_BODY });
+    socket.bind(this, protocol);
+    if (this.owner.closingWebSockets) socket.goAway();
+    return socket;
+  }
+
+  /** One WebSocket message (or control frame) as DATA with `op`, split at maxFrame, within the window. */
+  async sendWs(op: WsOp, buf: Buffer): Promise<void> {
+    let offset = 0;
+    do {
+      if (this.isClosed) throw this.endReason ?? new StreamStateError('stream is closed');
+      const n = Math.min(buf.length - offset, this.sendWindow, this.owner.maxFrame);
+      if (n <= 0 && buf.length > offset) {
+        await new Promise<void>((resolve) => (this.wakeWriter = resolve));
+        this.wakeWriter = null;
+        continue;
+      }
+      const fin = offset + n === buf.length;
+      const body = n === buf.length ? buf : buf.subarray(offset, offset + n);
+      this.owner.send({ type: 'DATA', stream: this.id, seq: this.takeSendSeq(), fin, body, op });
+      this.sendWindow -= n;
+      offset += n;
+    } while (offset < buf.length);
+  }
+
+  grantWs(n: number): void {
+    if (!this.isClosed && n > 0) this.grant(n);
+  }
+
+  finishWs(): void {
+    this.close(null, null);
   }
 
   private emit(body: Buffer, fin: boolean): void {
@@ -385,7 +481,6 @@ export class StreamImpl implements Stream {
     if (this.isClosed) return;
     this.isClosed = true;
     this.pendingHead = null;
-    if (this.timer) clearTimeout(this.timer);
     this.inbox.length = 0;
     this.endReason = reason;
     if (reason) this.controller?.abort(reason);

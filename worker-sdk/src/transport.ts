@@ -8,7 +8,7 @@
  */
 import * as zmq from 'zeromq';
 import type { Logger } from 'pino';
-import { Limits, decodeFrames, encodeInto, type DecodeSink, type Message } from '../../proto/src/index.ts';
+import { Limits, decodeFrames, encodeInto, type DecodeSink, type Message, type ProtocolError } from '../../proto/src/index.ts';
 
 /** Caps of one batch (libzmq checks maxMessageSize per frame, so batches need their own). */
 const MAX_BATCH_PAIRS = Limits.maxPairsPerMessage;
@@ -22,9 +22,21 @@ export interface TransportEvents {
   /** A decoded message from the router connected under `peer` (the endpoint name). */
   message(peer: string, m: Message): void;
   /** A pair from `peer` that did not decode. */
-  decodeError(peer: string, err: import('../../proto/src/index.ts').ProtocolError): void;
+  decodeError(peer: string, err: ProtocolError): void;
   /** Just before a batch for `peer` is cut: the last chance to add batched control messages. */
   beforeFlush(peer: string): void;
+}
+
+/** Hands decoded pairs of the message being read to the transport's events, tagged with its sender. */
+class InboundSink implements DecodeSink {
+  peer = '';
+  constructor(private readonly events: TransportEvents) {}
+  message(m: Message): void {
+    this.events.message(this.peer, m);
+  }
+  error(e: ProtocolError): void {
+    this.events.decodeError(this.peer, e);
+  }
 }
 
 interface Outbox {
@@ -155,17 +167,17 @@ export class WorkerTransport {
 
   private async receiveLoop(): Promise<void> {
     try {
-      for await (const [sender, ...frames] of this.socket) {
-        const peer = sender!.toString();
-        const sink: DecodeSink = {
-          message: (m) => this.events.message(peer, m),
-          error: (e) => this.events.decodeError(peer, e),
-        };
+      // One sink for the whole loop (its peer set per message): no object or closures per message.
+      const sink = new InboundSink(this.events);
+      for await (const message of this.socket) {
+        sink.peer = message[0]!.toString();
+        // The envelope frame is dropped in place: no copy of the frame array per message.
+        message.shift();
         try {
-          decodeFrames(frames, sink);
+          decodeFrames(message, sink);
         } catch (err) {
           // A bug in a message handler must not stop the worker from receiving (heartbeats!).
-          this.logger.error({ router: peer, err: (err as Error).stack }, 'error while handling a message');
+          this.logger.error({ router: sink.peer, err: (err as Error).stack }, 'error while handling a message');
         }
       }
     } catch (err) {

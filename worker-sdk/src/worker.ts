@@ -154,6 +154,7 @@ export function createWorker(options: WorkerOptions): Worker {
     logger.info({ router: endpoint, workerId: id, inFlight: link.inFlight }, 'router removed');
     const done = (async () => {
       link.drain();
+      link.closeWebSockets();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
       await Promise.race([link.idle(), deadline]);
@@ -189,7 +190,10 @@ export function createWorker(options: WorkerOptions): Worker {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       watcher?.stop();
-      for (const link of links.values()) link.drain();
+      for (const link of links.values()) {
+        link.drain();
+        link.closeWebSockets();
+      }
       const inFlight = [...links.values()].reduce((n, l) => n + l.inFlight, 0);
       logger.info({ workerId: id, inFlight, drainTimeoutMs }, 'worker draining');
       let timer: NodeJS.Timeout | undefined;

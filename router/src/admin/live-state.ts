@@ -28,6 +28,8 @@ export interface RouterLiveState {
   drops(): Record<string, number>;
   /** False once shutdown began: the router takes no new requests. */
   accepting(): boolean;
+  /** Open WebSockets and messages relayed (absent when the router has no front door, e.g. in unit tests). */
+  websockets?(): { readonly open: number; readonly messagesIn: number; readonly messagesOut: number };
 }
 
 export function workerState(worker: WorkerView): WorkerState {

@@ -1,6 +1,7 @@
 /** Builds the admin endpoint's read-only view of a running router from its parts. */
 import type { Dispatcher } from '../core/dispatcher.ts';
 import type { Registry } from '../workers/registry.ts';
+import type { WebSocketCounters } from '../websocket/hub.ts';
 import type { RouterLiveState } from './live-state.ts';
 
 export interface RouterParts {
@@ -9,6 +10,7 @@ export interface RouterParts {
   dispatcher: Dispatcher;
   /** False once shutdown began. */
   accepting: () => boolean;
+  websockets?: WebSocketCounters;
 }
 
 export function routerLiveState(parts: RouterParts): RouterLiveState {
@@ -22,5 +24,6 @@ export function routerLiveState(parts: RouterParts): RouterLiveState {
     queued: () => dispatcher.queued,
     drops: () => registry.drops.snapshot(),
     accepting: parts.accepting,
+    ...(parts.websockets ? { websockets: () => parts.websockets! } : {}),
   };
 }

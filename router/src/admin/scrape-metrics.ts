@@ -28,6 +28,8 @@ function totalsByPool(state: RouterLiveState): Map<string, PoolTotals> {
   return pools;
 }
 
+const NO_WEBSOCKETS = { open: 0, messagesIn: 0, messagesOut: 0 } as const;
+
 export function registerScrapeMetrics(state: RouterLiveState): void {
   const registers = [state.metrics.registry];
   new Gauge({
@@ -90,6 +92,27 @@ export function registerScrapeMetrics(state: RouterLiveState): void {
     collect(this: Gauge<'router_id' | 'epoch'>) {
       this.reset();
       this.set({ router_id: state.routerId, epoch: state.epoch }, 1);
+    },
+  });
+  const websockets = state.websockets ?? (() => NO_WEBSOCKETS);
+  new Gauge({
+    name: 'zeroproxy_websocket_connections',
+    help: 'Open WebSocket connections (after the 101)',
+    registers,
+    collect(this: Gauge) {
+      this.set(websockets().open);
+    },
+  });
+  new Counter({
+    name: 'zeroproxy_websocket_messages_total',
+    help: 'WebSocket messages relayed, by direction (in: from clients, out: to clients)',
+    labelNames: ['direction'],
+    registers,
+    collect(this: Counter<'direction'>) {
+      this.reset();
+      const counts = websockets();
+      this.inc({ direction: 'in' }, counts.messagesIn);
+      this.inc({ direction: 'out' }, counts.messagesOut);
     },
   });
   // Standard process_* and nodejs_* metrics (CPU, memory, event-loop lag, GC), as Prometheus users expect.

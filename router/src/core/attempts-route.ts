@@ -34,9 +34,23 @@ export function routeStream(host: RoutingHost, stream: Stream): boolean {
       stream.target = d.worker as WorkerRecord; // the dispatcher's own record, seen read-only by plugins
       stream.pool = d.worker.pool;
       return false;
-    case 'attempts':
+    case 'attempts': {
+      // A WebSocket is one long exchange, not a response to race or compare: it goes to the plan's
+      // first target only, retried like any request until the 101 (README "WebSocket").
+      const first = d.targets[0];
+      if ((stream.head.scheme === 'ws' || stream.head.scheme === 'wss') && first !== undefined) {
+        if ('worker' in first) {
+          stream.target = first.worker as WorkerRecord;
+          stream.pool = first.worker.pool;
+        } else {
+          stream.pool = first.selector.pool;
+          stream.select = first.selector.meta ?? null;
+        }
+        return false;
+      }
       new AttemptRunner(host, stream, d, plan.route?.latency ?? null).start();
       return true;
+    }
     case 'reject': {
       stream.detach();
       const body = JSON.stringify({ error: 'ZP_ERR_REJECTED', message: d.message, statusCode: d.status, requestId: stream.requestId });

@@ -98,8 +98,8 @@ export class Stream {
   responseStarted = false;
 
   // Router → worker (request direction).
-  private sendSeq = 0;
-  private sendWindow = 0;
+  protected sendSeq = 0;
+  protected sendWindow = 0;
   private finSent = false;
   // Worker → router (response direction).
   private recvSeq = 0;
@@ -110,7 +110,7 @@ export class Stream {
   /** Bytes written while the client socket was full, granted on 'drain'. */
   private blocked = 0;
   private waitingDrain = false;
-  private responseHeadReceived = false;
+  protected responseHeadReceived = false;
 
   // Request body.
   private bodyDone: boolean;
@@ -124,7 +124,7 @@ export class Stream {
   private paused = false;
 
   constructor(
-    private readonly host: StreamHost,
+    protected readonly host: StreamHost,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly head: RequestHead,
@@ -321,14 +321,14 @@ export class Stream {
     this.streamError('protocol', detail);
   }
 
-  private streamError(code: RstCode, detail: string): void {
+  protected streamError(code: RstCode, detail: string): void {
     this.host.protocolViolation(this.worker, { requestId: this.head.requestId, stream: this.id, code, detail });
     this.resetWorker(code, detail);
     if (!this.responseStarted) this.fail('ZP_ERR_BAD_RESPONSE');
     else this.abort();
   }
 
-  private inSequence(seq: number): boolean {
+  protected inSequence(seq: number): boolean {
     if (seq !== this.recvSeq) {
       this.protocolError(`seq ${seq}, expected ${this.recvSeq}`);
       return false;
@@ -338,7 +338,7 @@ export class Stream {
   }
 
   /** Counts response bytes against the worker's window; false (and the stream reset) when exceeded. */
-  private consume(n: number): boolean {
+  protected consume(n: number): boolean {
     this.allowance -= n;
     if (this.allowance >= 0) return true;
     this.streamError('flow_control', 'response window exceeded');
@@ -368,7 +368,7 @@ export class Stream {
   }
 
   /** Returns consumed bytes to the worker's window, in increments of at least a quarter window. */
-  private grant(n: number): void {
+  protected grant(n: number): void {
     if (this.state !== 'active' || this.worker === null) return;
     this.ungranted += n;
     if (this.ungranted < this.host.options.window / 4) return;
@@ -478,7 +478,7 @@ export class Stream {
     this.id = 0;
   }
 
-  private finish(): void {
+  protected finish(): void {
     this.state = 'done';
     if (this.paused) {
       this.paused = false;

@@ -72,6 +72,8 @@ export interface FrontServer {
   stopAccepting(): void;
   /** Destroys every connection and session still open. */
   closeAll(): void;
+  /** Hands a socket (its unread bytes first) to node:http's HTTP/1.1 connection handler of this server. */
+  serveHttp1(socket: Socket): void;
 }
 
 /** HTTP/2 sessions idle this long are closed (GOAWAY), like an HTTP/1.1 keep-alive timeout. */
@@ -169,6 +171,9 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
       h1.closeAllConnections();
       sessions.destroyAll();
     },
+    serveHttp1(socket: Socket): void {
+      for (const serve of h1ConnectionListeners) serve.call(h1, socket);
+    },
   };
 }
 
@@ -205,6 +210,10 @@ function createTls(config: FrontServerConfig, listener: RequestListener): FrontS
     closeAll(): void {
       closeAllH1();
       sessions.destroyAll();
+    },
+    serveHttp1(socket: Socket): void {
+      // The TLS connection is already negotiated (ALPN http/1.1): http2's listener passes it on.
+      server.emit('secureConnection', socket);
     },
   };
 }
