@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,7 @@ function run(args: string[]): Run {
     const parts = (partial + b.toString()).split('\n');
     partial = parts.pop()!;
     r.stdout.push(...parts);
+    child.stdout!.emit('lines');
   });
   child.stderr!.on('data', (b: Buffer) => (r.stderr += b.toString()));
   cleanups.push(() => {
@@ -47,6 +49,20 @@ async function exitWithin(r: Run, ms: number): Promise<number | null> {
     return await Promise.race([r.exit, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The first JSON log line with `msg`, waiting for it (the CLI batches its log writes). */
+async function logLine(r: Run, msg: string, ms: number): Promise<Record<string, unknown>> {
+  const find = (): Record<string, unknown> | undefined =>
+    r.stdout.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === msg);
+  const deadline = Date.now() + ms;
+  for (let line = find(); ; line = find()) {
+    if (line) return line;
+    const left = deadline - Date.now();
+    const exited = r.child.exitCode !== null || r.child.signalCode !== null;
+    assert.ok(left > 0 && !exited, `a "${msg}" log line on stdout within ${ms} ms: ${r.stdout.join('\n')}`);
+    await Promise.race([once(r.child.stdout!, 'lines'), r.exit, new Promise((resolve) => setTimeout(resolve, left).unref())]);
   }
 }
 
@@ -86,8 +102,7 @@ test('worker --handler registers, serves, and on SIGTERM sends DRAIN then BYE an
   const res = await readResponse(router, 1);
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'hello /there rid-cli');
-  const registered = r.stdout.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'worker registered');
-  assert.ok(registered, `a "worker registered" log line on stdout: ${r.stdout.join('\n')}`);
+  const registered = await logLine(r, 'worker registered', 5000);
   assert.equal(registered['router'], router.endpoint);
   assert.equal(registered['workerId'], 'cli-worker');
   r.child.kill('SIGTERM');
