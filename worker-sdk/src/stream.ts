@@ -361,8 +361,16 @@ export class StreamImpl implements Stream, WebSocketPort {
     return run;
   }
 
-  /** Splits `buf` into frames within the router's window and maxFrame, waiting for WINDOW as needed. */
-  private async send(buf: Buffer, fin: boolean): Promise<void> {
+  /** A response body piece: DATA (or the RES carrying it) with fin on the body's last piece. */
+  private send(buf: Buffer, fin: boolean): Promise<void> {
+    return this.sendPieces(buf, (piece, last) => this.emit(piece, fin && last));
+  }
+
+  /**
+   * Splits `buf` into pieces within the router's window and maxFrame, waiting for WINDOW as needed;
+   * `emitPiece` sends each (`last` on the final one). Bodies and WebSocket messages both go this way.
+   */
+  private async sendPieces(buf: Buffer, emitPiece: (piece: Buffer, last: boolean) => void): Promise<void> {
     let offset = 0;
     do {
       if (this.isClosed) throw this.endReason ?? new StreamStateError('stream is closed');
@@ -372,8 +380,7 @@ export class StreamImpl implements Stream, WebSocketPort {
         this.wakeWriter = null;
         continue;
       }
-      const last = offset + n === buf.length;
-      this.emit(n === buf.length ? buf : buf.subarray(offset, offset + n), fin && last);
+      emitPiece(n === buf.length ? buf : buf.subarray(offset, offset + n), offset + n === buf.length);
       this.sendWindow -= n;
       offset += n;
     } while (offset < buf.length);
@@ -415,22 +422,8 @@ export class StreamImpl implements Stream, WebSocketPort {
   }
 
   /** One WebSocket message (or control frame) as DATA with `op`, split at maxFrame, within the window. */
-  async sendWs(op: WsOp, buf: Buffer): Promise<void> {
-    let offset = 0;
-    do {
-      if (this.isClosed) throw this.endReason ?? new StreamStateError('stream is closed');
-      const n = Math.min(buf.length - offset, this.sendWindow, this.owner.maxFrame);
-      if (n <= 0 && buf.length > offset) {
-        await new Promise<void>((resolve) => (this.wakeWriter = resolve));
-        this.wakeWriter = null;
-        continue;
-      }
-      const fin = offset + n === buf.length;
-      const body = n === buf.length ? buf : buf.subarray(offset, offset + n);
-      this.owner.send({ type: 'DATA', stream: this.id, seq: this.takeSendSeq(), fin, body, op });
-      this.sendWindow -= n;
-      offset += n;
-    } while (offset < buf.length);
+  sendWs(op: WsOp, buf: Buffer): Promise<void> {
+    return this.sendPieces(buf, (body, fin) => this.owner.send({ type: 'DATA', stream: this.id, seq: this.takeSendSeq(), fin, body, op }));
   }
 
   grantWs(n: number): void {
