@@ -5,14 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Router } from 'zeromq';
-import { decodeFrames, encodeInto, type Data, type Message, type WsOp } from '../../proto/src/index.ts';
+import { type Data, type Message, type WsOp } from '../../proto/src/index.ts';
 import { Child } from './child.ts';
 import { FIXTURE_WORKER, PYTHON, ROOT, pythonMissing } from './python.ts';
-import { Inbox, WAIT_MS, isType } from './scripted-router.ts';
+import { Inbox, WAIT_MS, isType, startScriptedRouter, type ScriptedRouter } from './scripted-router.ts';
 
 const SKIP = pythonMissing();
 const RESPONSE_WINDOW = 65_536;
@@ -23,12 +19,10 @@ const closeBody = (code: number, reason = ''): Buffer => Buffer.concat([Buffer.f
 const closeCode = (body: Buffer): number | undefined => (body.length >= 2 ? body.readUInt16BE(0) : undefined);
 
 describe('python worker WebSocket streams against a scripted router (protocol level)', { skip: SKIP }, () => {
-  let dir = '';
-  let sock: Router;
+  let router: ScriptedRouter;
   let worker: Child;
   const inbox = new Inbox();
   const workerId = `py-ws/${process.pid}`;
-  let receiving: Promise<void> = Promise.resolve();
   /** The router's next seq per stream (REQ was 0). */
   const seqOut = new Map<number, number>();
   /** Body bytes the worker sent per stream after its RES, and the window granted to it. */
@@ -37,11 +31,7 @@ describe('python worker WebSocket streams against a scripted router (protocol le
   /** Bytes the worker granted the router with WINDOW, per stream. */
   const grantedToRouter = new Map<number, number>();
 
-  const send = async (...messages: Message[]): Promise<void> => {
-    const frames: Buffer[] = [Buffer.from(workerId)];
-    for (const m of messages) encodeInto(frames, m);
-    await sock.send(frames);
-  };
+  const send = (...messages: Message[]): Promise<void> => router.send(...messages);
   const open = async (stream: number, path: string, headers: string[] = []): Promise<void> => {
     seqOut.set(stream, 1);
     granted.set(stream, RESPONSE_WINDOW);
@@ -71,23 +61,11 @@ describe('python worker WebSocket streams against a scripted router (protocol le
     inbox.received.slice(from).reduce((sum, m) => (m.type === 'CREDIT' ? sum + m.credit : sum), 0);
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'zp-pyws-'));
-    const endpoint = `ipc://${path.join(dir, 'scripted.sock')}`;
-    sock = new Router({ mandatory: true, handover: true, sendTimeout: 2000 });
-    await sock.bind(endpoint);
-    receiving = (async () => {
-      for await (const [from, ...frames] of sock) {
-        if (from?.toString() !== workerId) continue;
-        decodeFrames(frames, {
-          message: (m) => {
-            if (m.type === 'DATA') sentBytes.set(m.stream, (sentBytes.get(m.stream) ?? 0) + m.body.length);
-            if (m.type === 'WINDOW') grantedToRouter.set(m.stream, (grantedToRouter.get(m.stream) ?? 0) + m.increment);
-            inbox.push(m);
-          },
-          error: (e) => inbox.decodeErrors.push(e.code),
-        });
-      }
-    })().catch(() => undefined); // ends with an error when the socket closes in after()
+    router = await startScriptedRouter(workerId, inbox, (m) => {
+      if (m.type === 'DATA') sentBytes.set(m.stream, (sentBytes.get(m.stream) ?? 0) + m.body.length);
+      if (m.type === 'WINDOW') grantedToRouter.set(m.stream, (grantedToRouter.get(m.stream) ?? 0) + m.increment);
+    });
+    const endpoint = router.endpoint;
     worker = new Child('python fixture worker', PYTHON, [FIXTURE_WORKER, endpoint, workerId, '2'], ROOT);
     const hello = await inbox.next(isType('HELLO'), 'HELLO');
     await send({
@@ -99,9 +77,7 @@ describe('python worker WebSocket streams against a scripted router (protocol le
 
   after(async () => {
     await worker?.kill();
-    sock?.close();
-    await receiving;
-    rmSync(dir, { recursive: true, force: true });
+    await router?.close();
   });
 
   test('a ws REQ on a path without WebSocket gets 501, an HTTP answer, and ends the stream', async () => {

@@ -5,35 +5,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Router } from 'zeromq';
-import { decodeFrames, encodeInto, type Hello, type Message } from '../../proto/src/index.ts';
+import { type Hello, type Message } from '../../proto/src/index.ts';
 import { Child } from './child.ts';
 import { FIXTURE_WORKER, PYTHON, ROOT, pythonMissing } from './python.ts';
-import { Inbox, WAIT_MS, isType } from './scripted-router.ts';
+import { Inbox, WAIT_MS, isType, startScriptedRouter, type ScriptedRouter } from './scripted-router.ts';
 
 const SKIP = pythonMissing();
 const RESPONSE_WINDOW = 65_536;
 
 describe('python worker against a scripted router (protocol level)', { skip: SKIP }, () => {
-  let dir = '';
-  let sock: Router;
+  let router: ScriptedRouter;
   let worker: Child;
   const inbox = new Inbox();
   const workerId = `py-proto/${process.pid}`;
   let hello: Hello;
-  let receiving: Promise<void> = Promise.resolve();
 
-  const send = async (...messages: Message[]): Promise<void> => {
-    const frames: Buffer[] = [Buffer.from(workerId)];
-    for (const m of messages) encodeInto(frames, m);
-    await sock.send(frames);
-  };
-  const sendRaw = async (...frames: Buffer[]): Promise<void> => {
-    await sock.send([Buffer.from(workerId), ...frames]);
-  };
+  const send = (...messages: Message[]): Promise<void> => router.send(...messages);
+  const sendRaw = (...frames: Buffer[]): Promise<void> => router.sendRaw(...frames);
   const welcome = (nonce: number): Message => ({
     type: 'WELCOME', nonce, routerId: 'scripted', epoch: 'scripted-epoch', version: 1,
     heartbeatMs: 60_000, window: RESPONSE_WINDOW, maxFrame: 16_384,
@@ -47,31 +35,17 @@ describe('python worker against a scripted router (protocol level)', { skip: SKI
   const granted = new Map<number, number>();
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'zp-pyproto-'));
-    const endpoint = `ipc://${path.join(dir, 'scripted.sock')}`;
-    sock = new Router({ mandatory: true, handover: true, sendTimeout: 2000 });
-    await sock.bind(endpoint);
-    receiving = (async () => {
-      for await (const [from, ...frames] of sock) {
-        if (from?.toString() !== workerId) continue;
-        decodeFrames(frames, {
-          message: (m) => {
-            if (m.type === 'RES' || m.type === 'DATA') sentBytes.set(m.stream, (sentBytes.get(m.stream) ?? 0) + m.body.length);
-            inbox.push(m);
-          },
-          error: (e) => inbox.decodeErrors.push(e.code),
-        });
-      }
-    })().catch(() => undefined); // ends with an error when the socket closes in after()
+    router = await startScriptedRouter(workerId, inbox, (m) => {
+      if (m.type === 'RES' || m.type === 'DATA') sentBytes.set(m.stream, (sentBytes.get(m.stream) ?? 0) + m.body.length);
+    });
+    const endpoint = router.endpoint;
     worker = new Child('python fixture worker', PYTHON, [FIXTURE_WORKER, endpoint, workerId, '2'], ROOT);
     hello = await inbox.next(isType('HELLO'), 'HELLO');
   });
 
   after(async () => {
     await worker?.kill();
-    sock?.close();
-    await receiving;
-    rmSync(dir, { recursive: true, force: true });
+    await router?.close();
   });
 
   test('HELLO carries what SPEC §4 asks for; WELCOME registers the worker', async () => {

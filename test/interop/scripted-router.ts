@@ -3,7 +3,11 @@
  * ROUTER socket and keeps what the worker sent in an Inbox, with bounded waits for the next match.
  */
 import { EventEmitter } from 'node:events';
-import type { Message } from '../../proto/src/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Router } from 'zeromq';
+import { decodeFrames, encodeInto, type Message } from '../../proto/src/index.ts';
 
 export const WAIT_MS = 10_000;
 
@@ -50,3 +54,59 @@ export const isType =
   <K extends Message['type']>(type: K, extra: (m: Extract<Message, { type: K }>) => boolean = () => true) =>
   (m: Message): m is Extract<Message, { type: K }> =>
     m.type === type && extra(m as Extract<Message, { type: K }>);
+
+/** A bound scripted router: sends to the one worker, records what it sends, and cleans up. */
+export interface ScriptedRouter {
+  readonly endpoint: string;
+  readonly inbox: Inbox;
+  /** Encodes `messages` into one ZeroMQ message for the worker. */
+  send(...messages: Message[]): Promise<void>;
+  /** Sends raw frames (after the routing envelope): for garbage the codec would never produce. */
+  sendRaw(...frames: Buffer[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Binds a real ZeroMQ ROUTER on a fresh ipc:// endpoint and records, in order, what `workerId`
+ * sends (other peers are ignored); `observe` sees each decoded message first (window bookkeeping).
+ */
+export async function startScriptedRouter(
+  workerId: string,
+  inbox: Inbox = new Inbox(),
+  observe: (m: Message) => void = () => undefined,
+): Promise<ScriptedRouter> {
+  const dir = mkdtempSync(join(tmpdir(), 'zp-scripted-'));
+  const endpoint = `ipc://${join(dir, 'scripted.sock')}`;
+  const sock = new Router({ mandatory: true, handover: true, sendTimeout: 2000 });
+  await sock.bind(endpoint);
+  const receiving = (async () => {
+    for await (const [from, ...frames] of sock) {
+      if (from?.toString() !== workerId) continue;
+      decodeFrames(frames, {
+        message: (m) => {
+          observe(m);
+          inbox.push(m);
+        },
+        error: (e) => inbox.decodeErrors.push(e.code),
+      });
+    }
+  })().catch(() => undefined); // ends with an error when the socket closes
+  const envelope = Buffer.from(workerId);
+  return {
+    endpoint,
+    inbox,
+    async send(...messages) {
+      const frames: Buffer[] = [envelope];
+      for (const m of messages) encodeInto(frames, m);
+      await sock.send(frames);
+    },
+    async sendRaw(...frames) {
+      await sock.send([envelope, ...frames]);
+    },
+    async close() {
+      sock.close();
+      await receiving;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
