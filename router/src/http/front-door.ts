@@ -1,6 +1,7 @@
 /**
- * The HTTP front door (fastify over HTTP/1.1, h2c and TLS with ALPN h2 + http/1.1): every request
- * becomes a Stream handed to the dispatcher, the same way whatever the protocol.
+ * The HTTP front door (HTTP/1.1, h2c and TLS with ALPN h2 + http/1.1; fastify owns the server's
+ * lifecycle): every request becomes a Stream handed to the dispatcher, the same way whatever the
+ * protocol; an `Upgrade: websocket` request becomes a WebSocket stream (router/src/websocket).
  * Bodies are never parsed or buffered here: the stream reads the raw request chunk by chunk and
  * writes the response raw (a stream object per reply measured ~2× slower).
  */
