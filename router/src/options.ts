@@ -111,4 +111,12 @@ export const ROUTER_TO_WORKER_MAX_FRAME = 256 * 1024;
 export const WORKER_TO_ROUTER_MAX_FRAME = 1024 * 1024;
 /** Per-batch caps: libzmq checks maxMessageSize per frame, so batches need their own limits. */
 export const BATCH_MAX_PAIRS = 256;
+/**
+ * A batch for a worker is sent as soon as it holds this many pairs, not only at the end of the
+ * event-loop turn. With one batch per turn the router and the worker took turns (the router read
+ * and parsed ~all in-flight requests while the worker idled, then the reverse): measured on 2 cores,
+ * 1 KB GET at c=50, flushing at 8 pairs gave +20–30 % req/s over per-turn batches; 2 was worse
+ * (too many ZeroMQ messages), 4–16 about the same.
+ */
+export const BATCH_EAGER_PAIRS = 8;
 export const BATCH_MAX_BYTES = 1024 * 1024;
