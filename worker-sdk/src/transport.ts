@@ -9,6 +9,7 @@
 import * as zmq from 'zeromq';
 import type { Logger } from 'pino';
 import { Limits, decodeFrames, encodeInto, type DecodeSink, type Message, type ProtocolError } from '../../proto/src/index.ts';
+import { DEFAULT_EXTERNAL_GC_BYTES, ReceivedBytesGc } from '../../proto/src/external-memory.ts';
 
 /** Caps of one batch (libzmq checks maxMessageSize per frame, so batches need their own). */
 const MAX_BATCH_PAIRS = Limits.maxPairsPerMessage;
@@ -169,16 +170,21 @@ export class WorkerTransport {
     try {
       // One sink for the whole loop (its peer set per message): no object or closures per message.
       const sink = new InboundSink(this.events);
+      // Frees zero-copy receive buffers with cheap young collections (proto/src/external-memory.ts).
+      const receivedGc = new ReceivedBytesGc(DEFAULT_EXTERNAL_GC_BYTES);
       for await (const message of this.socket) {
         sink.peer = message[0]!.toString();
         // The envelope frame is dropped in place: no copy of the frame array per message.
         message.shift();
+        let bytes = 0;
+        for (const frame of message) bytes += frame.length;
         try {
           decodeFrames(message, sink);
         } catch (err) {
           // A bug in a message handler must not stop the worker from receiving (heartbeats!).
           this.logger.error({ router: sink.peer, err: (err as Error).stack }, 'error while handling a message');
         }
+        receivedGc.note(bytes);
       }
     } catch (err) {
       if (!this.closed) this.logger.error({ err: (err as Error).message }, 'receive loop failed');

@@ -12,6 +12,7 @@
 import { Router, type Context } from 'zeromq';
 import type { Logger } from 'pino';
 import { decodeFrames, encodeInto, ProtocolError, type DecodeSink, type Message } from '../../../proto/src/index.ts';
+import { DEFAULT_EXTERNAL_GC_BYTES, ReceivedBytesGc } from '../../../proto/src/external-memory.ts';
 import { BATCH_EAGER_PAIRS, BATCH_MAX_BYTES, BATCH_MAX_PAIRS, WORKER_TO_ROUTER_MAX_FRAME } from '../options.ts';
 import { RouterMetrics } from '../admin/metrics.ts';
 
@@ -67,6 +68,8 @@ class InboundSink implements DecodeSink {
 export class Transport {
   private readonly socket: Router;
   private readonly sink: InboundSink;
+  /** Frees zero-copy receive buffers with cheap young collections (proto/src/external-memory.ts). */
+  private readonly receivedGc = new ReceivedBytesGc(DEFAULT_EXTERNAL_GC_BYTES);
   /** Batches waiting to be sent, in order. */
   private readonly sendQueue: Batch[] = [];
   /** The batch still accepting messages, per peer (sealed once taken for sending). */
@@ -234,7 +237,9 @@ export class Transport {
         continue;
       }
       const peer = frames[0]!.toString('latin1');
-      for (let i = 1; i < frames.length; i++) this.metrics.transportBytesIn += frames[i]!.length;
+      let bytes = 0;
+      for (let i = 1; i < frames.length; i++) bytes += frames[i]!.length;
+      this.metrics.transportBytesIn += bytes;
       this.sink.peer = peer;
       try {
         decodeFrames(frames.slice(1), this.sink);
@@ -242,6 +247,7 @@ export class Transport {
         // A bug in a handler must not stop the router reading its socket.
         this.log.error({ err, peer }, 'inbound message handler threw');
       }
+      this.receivedGc.note(bytes);
     }
   }
 }
