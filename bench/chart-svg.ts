@@ -1,10 +1,11 @@
 /**
  * A self-contained SVG bar chart of req/s: one group per wrk scenario (GET 1 KB at each connection
  * count, the 64 KB POST), one bar per target, each bar labelled with its req/s and its ratio to
- * nginx, and a dashed line across each group at nginx's level. Written by hand: no dependency.
+ * nginx, and a dashed line across each group at nginx's level. Over several rounds every bar is the
+ * median and its ratio the median of per-round ratios (round-stats.ts). Written by hand: no dependency.
  */
-import { findRun, formatRatio, ratio } from './ratios.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
+import { findMedianRun, formatRatioSpread, medianRuns, METRICS, roundCount, roundRatio } from './round-stats.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
 import { TARGET_NAMES, type TargetName } from './targets/types.ts';
 
@@ -54,9 +55,9 @@ interface Group {
   bars: WrkRecord[];
 }
 
-function groupsOf(r: BenchResults): Group[] {
+function groupsOf(runs: readonly WrkRecord[]): Group[] {
   const groups: Group[] = [];
-  for (const run of r.runs) {
+  for (const run of runs) {
     let g = groups.find((x) => x.sample.scenario === run.scenario && x.sample.connections === run.connections);
     if (!g) groups.push((g = { sample: run, bars: [] }));
     g.bars.push(run);
@@ -66,13 +67,16 @@ function groupsOf(r: BenchResults): Group[] {
 }
 
 export function renderChartSvg(r: BenchResults): string {
-  const groups = groupsOf(r);
-  const targets = TARGET_NAMES.filter((t) => r.runs.some((x) => x.target === t));
+  const runs = medianRuns(r);
+  const groups = groupsOf(runs);
+  const targets = TARGET_NAMES.filter((t) => runs.some((x) => x.target === t));
   const groupWidth = (n: number): number => n * BAR + (n - 1) * BAR_GAP;
   const plotWidth = Math.max(360, groups.reduce((w, g) => w + groupWidth(g.bars.length) + GROUP_GAP, GROUP_GAP));
   const width = LEFT + plotWidth + RIGHT;
   const height = TOP + PLOT_HEIGHT + BOTTOM;
-  const maxRps = Math.max(1, ...r.runs.map((x) => x.requestsPerSec));
+  const maxRps = Math.max(1, ...runs.map((x) => x.requestsPerSec));
+  const rounds = roundCount(r);
+  const perBar = rounds > 1 ? `median of ${rounds} interleaved rounds of ${r.settings.durationSec} s per bar` : `${r.settings.durationSec} s per bar`;
   const step = niceStep(maxRps * 1.15);
   const yMax = Math.ceil((maxRps * 1.15) / step) * step;
   const y = (v: number): number => TOP + PLOT_HEIGHT - (v / yMax) * PLOT_HEIGHT;
@@ -81,7 +85,7 @@ export function renderChartSvg(r: BenchResults): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${LEFT}" y="22" font-size="15" font-weight="bold">zeroproxy bench — requests per second (wrk -t1)${r.quick ? ' — quick smoke run' : ''}</text>`);
-  out.push(`<text x="${LEFT}" y="40" fill="#555">${escapeXml(`${r.date} · ${r.machine.cpuModel}, ${r.machine.cores} cores shared by wrk, proxy and backend · ${r.settings.durationSec} s per bar`)}</text>`);
+  out.push(`<text x="${LEFT}" y="40" fill="#555">${escapeXml(`${r.date} · ${r.machine.cpuModel}, ${r.machine.cores} cores shared by wrk, proxy and backend · ${perBar}`)}</text>`);
   out.push(`<text x="${LEFT}" y="56" fill="#555">${escapeXml('Over each bar: req/s and its ratio to nginx → fastify (the dashed line). Higher is better.')}</text>`);
 
   // Legend.
@@ -99,14 +103,14 @@ export function renderChartSvg(r: BenchResults): string {
   let x = LEFT + GROUP_GAP;
   for (const g of groups) {
     const w = groupWidth(g.bars.length);
-    const nginx = findRun(r, 'nginx', g.sample);
+    const nginx = findMedianRun(r, 'nginx', g.sample);
     g.bars.forEach((bar, i) => {
       const bx = x + i * (BAR + BAR_GAP);
       const by = y(bar.requestsPerSec);
       const cx = bx + BAR / 2;
       out.push(`<rect x="${bx}" y="${by}" width="${BAR}" height="${TOP + PLOT_HEIGHT - by}" fill="${COLORS[bar.target]}"><title>${escapeXml(`${bar.target}: ${bar.requestsPerSec.toFixed(0)} req/s, p50 ${bar.p50Ms.toFixed(3)} ms, p99 ${bar.p99Ms.toFixed(3)} ms`)}</title></rect>`);
       out.push(`<text x="${cx}" y="${by - 16}" text-anchor="middle">${kilo(bar.requestsPerSec)}</text>`);
-      out.push(`<text x="${cx}" y="${by - 4}" text-anchor="middle" fill="#555" font-size="10">${escapeXml(formatRatio(ratio(bar.requestsPerSec, nginx?.requestsPerSec)))}</text>`);
+      out.push(`<text x="${cx}" y="${by - 4}" text-anchor="middle" fill="#555" font-size="10">${escapeXml(formatRatioSpread(roundRatio(r, bar.target, g.sample, 'nginx', METRICS.requestsPerSec), false))}</text>`);
     });
     if (nginx) {
       const ny = y(nginx.requestsPerSec);

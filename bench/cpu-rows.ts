@@ -4,8 +4,8 @@
  * (the client) last; and the thread split of the zeroproxy processes.
  */
 import { CLIENT_ROLE } from './cpu-per-request.ts';
-import { findRun, formatRatio, ratio } from './ratios.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
+import { formatRatioSpread, medianRuns, METRICS, roundRatio } from './round-stats.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
 import type { TableRows } from './table-rows.ts';
 
@@ -21,9 +21,9 @@ export function hasCpu(run: WrkRecord): run is WrkRecord & { cpuUsPerRequest: Re
   return run.cpuUsPerRequest !== undefined && run.cpuUsPerRequestTotal !== undefined;
 }
 
-/** The runs of `sample`'s scenario and connection count that carry CPU numbers. */
+/** The runs (medians over rounds) of `sample`'s scenario and connection count that carry CPU numbers. */
 export function cpuRuns(r: BenchResults, sample: Pick<WrkRecord, 'scenario' | 'connections'>): WrkRecord[] {
-  return r.runs.filter((x) => x.scenario === sample.scenario && x.connections === sample.connections && hasCpu(x));
+  return medianRuns(r).filter((x) => x.scenario === sample.scenario && x.connections === sample.connections && hasCpu(x));
 }
 
 /** The serving roles (not wrk) that appear in `runs`, in column order. */
@@ -56,16 +56,16 @@ export function cpuTitle(sample: Pick<WrkRecord, 'scenario' | 'connections'>): s
   return `CPU per request (µs), ${SCENARIO_LABELS[sample.scenario]}, c=${sample.connections}`;
 }
 
+/** Medians over rounds; ×nginx is the median of per-round ratios of the totals, with its min–max. */
 export function cpuRows(r: BenchResults, sample: Pick<WrkRecord, 'scenario' | 'connections'>): TableRows {
   const runs = cpuRuns(r, sample);
   const roles = servingRoles(runs);
-  const nginx = findRun(r, 'nginx', sample);
   const withClient = runs.some((x) => x.cpuUsPerRequest?.[CLIENT_ROLE] !== undefined);
   const rows = runs.map((x) => [
     x.target,
     ...roles.map((role) => us(x.cpuUsPerRequest?.[role])),
     us(x.cpuUsPerRequestTotal),
-    formatRatio(ratio(x.cpuUsPerRequestTotal ?? NaN, nginx?.cpuUsPerRequestTotal)),
+    formatRatioSpread(roundRatio(r, x.target, sample, 'nginx', METRICS.cpuUsPerRequestTotal)),
     ...(withClient ? [us(x.cpuUsPerRequest?.[CLIENT_ROLE])] : []),
   ]);
   return { head: ['target', ...roles, 'total', '×nginx', ...(withClient ? [`${CLIENT_ROLE} (client)`] : [])], rows };

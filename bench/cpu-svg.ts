@@ -2,12 +2,13 @@
  * CPU time per request as a self-contained SVG: one horizontal bar per target, stacked from one
  * segment per process role (nginx + backend, router + worker, …), each labelled, the total and its
  * ratio to nginx's total at the end of the bar, and a dashed line at nginx's total. Shorter is
- * cheaper. Shows the headline scenario (GET 1 KB, c=50). Written by hand like chart-svg.ts.
+ * cheaper. Shows the headline scenario (GET 1 KB, c=50), medians over rounds (ratios: median of
+ * per-round ratios). Written by hand like chart-svg.ts.
  */
 import { escapeXml, legendSvg, niceStep } from './chart-svg.ts';
 import { cpuRuns, cpuTitle, headlineCpuSample, servingRoles } from './cpu-rows.ts';
-import { findRun, formatRatio, ratio } from './ratios.ts';
 import type { BenchResults } from './results-model.ts';
+import { findMedianRun, formatRatioSpread, METRICS, roundRatio } from './round-stats.ts';
 
 const ROLE_COLORS: Readonly<Record<string, string>> = {
   nginx: '#27ae60',
@@ -58,7 +59,7 @@ export function renderCpuSvg(r: BenchResults): string {
   }
   out.push(`<text x="${LEFT + plotW / 2}" y="${TOP + runs.length * ROW + 36}" text-anchor="middle" fill="#333">µs of CPU per request</text>`);
 
-  const nginx = sample === undefined ? undefined : findRun(r, 'nginx', sample)?.cpuUsPerRequestTotal;
+  const nginx = sample === undefined ? undefined : findMedianRun(r, 'nginx', sample)?.cpuUsPerRequestTotal;
   runs.forEach((run, i) => {
     const y = TOP + i * ROW + (ROW - BAR) / 2;
     const total = run.cpuUsPerRequestTotal ?? 0;
@@ -75,7 +76,7 @@ export function renderCpuSvg(r: BenchResults): string {
       if (label !== undefined) out.push(`<text x="${sx + w / 2}" y="${y + BAR / 2 + 4}" text-anchor="middle" fill="#ffffff">${escapeXml(label)}</text>`);
       at += value;
     }
-    const versus = run.target === 'nginx' ? '' : ` ${formatRatio(ratio(total, nginx))}`;
+    const versus = run.target === 'nginx' || sample === undefined ? '' : ` ${formatRatioSpread(roundRatio(r, run.target, sample, 'nginx', METRICS.cpuUsPerRequestTotal), false)}`;
     out.push(`<text x="${x(at) + 6}" y="${y + BAR / 2 + 4}">${escapeXml(`${total.toFixed(1)} µs${versus}`)}</text>`);
     out.push('</g>');
   });

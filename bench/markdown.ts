@@ -1,13 +1,14 @@
 /**
  * The README's benchmark section, rendered from one run: where and when it ran, with which
  * versions, then a markdown table per scenario (req/s, p50, p99, each with its ratio to nginx and to
- * the direct backend), the download and the scaling curve. `npm run bench` prints it between two
+ * the direct backend; medians over rounds, see round-stats.ts), the download and the scaling curve. `npm run bench` prints it between two
  * marker lines and writes it to bench/results/<date>.md, so it is pasted, never retyped.
  */
 import { CPU_NOTE, cpuRows, cpuTitle, headlineCpuSample, threadRows } from './cpu-rows.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
+import { roundsNote, scenarioKeys, type ScenarioKey } from './round-stats.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
-import { downloadRows, scalingRows, wrkRows } from './table-rows.ts';
+import { downloadRows, failureName, scalingRows, wrkRows } from './table-rows.ts';
 
 
 /** Table cells may not contain `|`. */
@@ -21,7 +22,7 @@ function mdTable(head: string[], rows: string[][], rightFrom = 1): string {
   return [line(head), `|${align.join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-function wrkSection(r: BenchResults, sample: WrkRecord): string {
+function wrkSection(r: BenchResults, sample: ScenarioKey): string {
   const { head, rows } = wrkRows(r, sample, false);
   const title = `**${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}**`;
   return `${title}\n\n${mdTable(head, rows)}`;
@@ -60,21 +61,16 @@ export function renderMarkdown(r: BenchResults): string {
       `wrk -t1, ${r.settings.durationSec} s per scenario; worker capacity ${r.settings.workerCapacity}. ` +
       'Reproduce: `npm run bench` (see bench/README.md).',
     ...r.notes.map((n) => `> ${n}`),
+    `> ${roundsNote(r)}`,
   ];
-  const seen = new Set<string>();
-  for (const run of r.runs) {
-    const key = `${run.scenario}/${run.connections}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    parts.push(wrkSection(r, run));
-  }
+  for (const key of scenarioKeys(r)) parts.push(wrkSection(r, key));
   const cpu = headlineCpuSample(r);
   if (cpu !== undefined) parts.push(cpuSection(r, cpu));
   if (r.downloads.length > 0) parts.push(downloadSection(r));
   if ((r.scaling ?? []).length > 0) parts.push(scalingSection(r));
   const missing = [
     ...r.targets.filter((t) => t.status !== 'ok').map((t) => `${t.name}: ${t.status} (${t.reason ?? ''})`),
-    ...r.failures.map((f) => `${f.target} / ${f.scenario}: failed`),
+    ...r.failures.map((f) => `${failureName(r, f)}: failed`),
   ];
   if (missing.length > 0) parts.push(`Not measured in this run: ${missing.join('; ')}.`);
   parts.push('req/s and MiB/s above ×1.00 beat the reference; latency above ×1.00 is slower than it.');

@@ -19,6 +19,11 @@ export interface BenchOptions {
   scenarios: ScenarioKind[];
   durationSec: number;
   warmupSec: number;
+  /**
+   * Interleaved rounds of every wrk scenario: each round measures every target once, close in time,
+   * so a change of the host's speed between phases hits all targets of a round alike (run.ts).
+   */
+  rounds: number;
   /** Warm up before every request kind (GET, POST, download); --quick warms up before the first only. */
   warmupEveryKind: boolean;
   downloadBytes: number;
@@ -35,7 +40,11 @@ export const DEFAULTS = {
   warmupSec: 3,
   downloadMiB: 100,
   workerCapacity: 256,
+  rounds: 1,
 } as const;
+
+/** More rounds than this is a run of hours at the default duration; use a longer --duration instead. */
+export const MAX_ROUNDS = 20;
 
 /** --quick: one connection count, 1 s scenarios, a smaller download — a smoke run under 30 s. */
 export const QUICK = { connections: [50], durationSec: 1, warmupSec: 1, downloadMiB: 32 } as const;
@@ -76,6 +85,7 @@ interface Flags {
   scenarios?: ScenarioKind[];
   duration?: number;
   warmup?: number;
+  rounds: number;
   downloadMb?: number;
   capacity: number;
   scalingWorkers?: number[];
@@ -91,6 +101,7 @@ export function parseBenchOptions(argv: readonly string[], defaultOutDir: string
     .option('--scenarios <list>', `subset of ${SCENARIO_KINDS.join(',')}`, listOf(SCENARIO_KINDS))
     .option('--duration <s>', `seconds per measured scenario (default ${DEFAULTS.durationSec})`, intIn(1, 3600))
     .option('--warmup <s>', `seconds of warm-up per target and request kind (default ${DEFAULTS.warmupSec}; 0 = none)`, intIn(0, 600))
+    .option('--rounds <n>', `measure every wrk scenario n times, targets interleaved, and report medians (1..${MAX_ROUNDS})`, intIn(1, MAX_ROUNDS), DEFAULTS.rounds)
     .option('--download-mb <n>', `MiB in the streaming download (default ${DEFAULTS.downloadMiB})`, intIn(1, 4096))
     .option('--scaling-workers <list>', `worker counts of the scaling curve (default ${SCALING_WORKER_COUNTS.join(',')})`, workerCountList)
     .option('--capacity <n>', 'credit (concurrent streams) of each zeroproxy worker', intIn(1, 100_000), DEFAULTS.workerCapacity)
@@ -108,6 +119,7 @@ export function parseBenchOptions(argv: readonly string[], defaultOutDir: string
     scenarios: f.scenarios ?? [...(quick ? QUICK_SCENARIOS : SCENARIO_KINDS)],
     durationSec: f.duration ?? base.durationSec,
     warmupSec: f.warmup ?? base.warmupSec,
+    rounds: f.rounds,
     warmupEveryKind: !quick,
     downloadBytes: (f.downloadMb ?? base.downloadMiB) * 1024 * 1024,
     workerCapacity: f.capacity,

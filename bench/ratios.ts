@@ -1,8 +1,9 @@
 /**
  * Ratios against the references (nginx → fastify, and the direct backend) for the same scenario.
  * req/s and MB/s: higher is better, ratio > 1 beats the reference. Latency: ratio > 1 is slower.
+ * wrk runs over several rounds: round-stats.ts (`roundRatio`, ratios taken within each round).
  */
-import type { BenchResults, DownloadRecord, WrkRecord } from './results-model.ts';
+import type { BenchResults, DownloadRecord } from './results-model.ts';
 import type { TargetName } from './targets/types.ts';
 
 export const REFERENCES = ['nginx', 'direct'] as const satisfies readonly TargetName[];
@@ -10,10 +11,6 @@ export type Reference = (typeof REFERENCES)[number];
 
 export function ratio(value: number, reference: number | undefined): number | null {
   return reference === undefined || reference <= 0 || !Number.isFinite(value) ? null : value / reference;
-}
-
-export function findRun(results: BenchResults, target: TargetName, r: Pick<WrkRecord, 'scenario' | 'connections'>): WrkRecord | undefined {
-  return results.runs.find((x) => x.target === target && x.scenario === r.scenario && x.connections === r.connections);
 }
 
 export function findDownload(results: BenchResults, target: TargetName): DownloadRecord | undefined {

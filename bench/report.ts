@@ -1,8 +1,9 @@
 /** The text report printed at the end of a run: where, what versions, then one table per scenario. */
 import { CPU_NOTE, cpuRows, cpuSamples, cpuTitle, threadRows } from './cpu-rows.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
+import { roundsNote, scenarioKeys, type ScenarioKey } from './round-stats.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';
-import { downloadRows, scalingRows, wrkRows } from './table-rows.ts';
+import { downloadRows, failureName, scalingRows, wrkRows } from './table-rows.ts';
 
 function pad(text: string, width: number, left = false): string {
   return left ? text.padEnd(width) : text.padStart(width);
@@ -23,10 +24,11 @@ export function headerLines(r: BenchResults): string[] {
     `versions: node ${v.node}, zeroproxy ${v.zeroproxy}, nginx ${v.nginx ?? 'missing'}, haproxy ${v.haproxy ?? 'missing'}, wrk ${v.wrk ?? 'missing'}`,
     `settings: wrk -t1, ${r.settings.durationSec} s per scenario, ${r.settings.warmupSec} s warm-up ${r.quick ? 'before the first scenario of each target' : 'per target and request kind'}; worker capacity ${r.settings.workerCapacity}`,
     ...r.notes.map((n) => `note: ${n}`),
+    `note: ${roundsNote(r)}`,
   ];
 }
 
-function wrkTable(r: BenchResults, sample: WrkRecord): string {
+function wrkTable(r: BenchResults, sample: ScenarioKey): string {
   const { head, rows } = wrkRows(r, sample, true);
   return `${SCENARIO_LABELS[sample.scenario]}, ${sample.connections} connection${sample.connections === 1 ? '' : 's'}\n${table(head, rows)}`;
 }
@@ -54,20 +56,14 @@ function scalingTable(r: BenchResults): string {
 
 export function renderReport(r: BenchResults): string {
   const parts = [headerLines(r).join('\n')];
-  const seen = new Set<string>();
-  for (const run of r.runs) {
-    const key = `${run.scenario}/${run.connections}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    parts.push(wrkTable(r, run));
-  }
+  for (const key of scenarioKeys(r)) parts.push(wrkTable(r, key));
   const cpu = cpuSamples(r);
   for (const sample of cpu) parts.push(cpuTable(r, sample));
   if (cpu.length > 0) parts.push(`CPU: ${CPU_NOTE}`);
   if (r.downloads.length > 0) parts.push(downloadTable(r));
   if ((r.scaling ?? []).length > 0) parts.push(scalingTable(r));
   const skipped = r.targets.filter((t) => t.status !== 'ok').map((t) => `${t.name}: ${t.status} — ${t.reason ?? ''}`);
-  const failed = r.failures.map((f) => `${f.target} / ${f.scenario}: ${f.error.split('\n')[0]}`);
+  const failed = r.failures.map((f) => `${failureName(r, f)}: ${f.error.split('\n')[0]}`);
   if (skipped.length + failed.length > 0) parts.push(['Not measured:', ...skipped, ...failed].join('\n  '));
   parts.push('Ratios: req/s and MiB/s above ×1.00 beat the reference; latency above ×1.00 is slower than it.');
   return parts.join('\n\n');

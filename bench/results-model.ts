@@ -1,6 +1,7 @@
 /** The shape of bench/results/<date>.json: everything one run measured, and on what. */
 import type { ThreadSplit } from './cpu-per-request.ts';
 import type { MachineInfo, Versions } from './machine.ts';
+import type { WrkSummary } from './round-stats.ts';
 import type { WrkScenarioKind } from './scenarios.ts';
 import type { TargetName } from './targets/types.ts';
 
@@ -16,6 +17,8 @@ export interface WrkRecord {
   target: TargetName;
   scenario: WrkScenarioKind;
   connections: number;
+  /** Which of the run's interleaved rounds (1-based, --rounds); absent in older results (= 1). */
+  round?: number;
   requestsPerSec: number;
   p50Ms: number;
   p75Ms: number;
@@ -64,6 +67,8 @@ export interface ScalingRecord {
 export interface FailureRecord {
   target: TargetName;
   scenario: string;
+  /** The round of a failed wrk scenario (1-based); absent for downloads, scaling and older results. */
+  round?: number;
   error: string;
 }
 
@@ -71,13 +76,28 @@ export interface BenchResults {
   /** ISO time the run started. */
   date: string;
   quick: boolean;
-  settings: { durationSec: number; warmupSec: number; connections: number[]; downloadBytes: number; workerCapacity: number; wrkThreads: 1 };
+  settings: {
+    durationSec: number;
+    warmupSec: number;
+    connections: number[];
+    downloadBytes: number;
+    workerCapacity: number;
+    wrkThreads: 1;
+    /** Interleaved rounds of every wrk scenario (--rounds); absent in older results (= 1). */
+    rounds?: number;
+  };
   machine: MachineInfo;
   versions: Versions;
   /** Caveats to read the numbers with (shared cores, …). */
   notes: string[];
   targets: TargetStatus[];
+  /** Every measured wrk run: one per target, scenario and round. */
   runs: WrkRecord[];
+  /**
+   * Per target and scenario: medians over the rounds and per-round ratios (round-stats.ts), written
+   * with the results for readers of the JSON; the renderers recompute it from `runs`.
+   */
+  summary?: WrkSummary[];
   downloads: DownloadRecord[];
   /** The scaling curve, when that scenario ran (absent in results written before it existed). */
   scaling?: ScalingRecord[];

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: one run, one machine — the fastify backend direct, behind nginx, behind HAProxy,
  * behind zeroproxy with an SDK worker, and behind zeroproxy with `zeroproxy worker --forward`,
- * all driven by wrk. Prints progress, then a table of ratios; writes bench/results/<date>.{json,svg}.
+ * all driven by wrk. All selected targets run at once; each wrk scenario measures them in turn,
+ * --rounds times (measure-rounds.ts). Prints progress, then a table of medians and per-round
+ * ratios (round-stats.ts); writes bench/results/<date>.{json,svg,md}.
  *
  * Every child process goes through one ChildSet and is stopped at the end, on Ctrl-C/SIGTERM and on
  * errors. Exit code: 0 when everything selected was measured, 1 when a target or scenario failed
@@ -13,14 +15,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import { startBackend } from './backend.ts';
-import { ChildSet } from './children.ts';
+import { ChildSet, type ManagedChild } from './children.ts';
 import { machineInfo, versions } from './machine.ts';
-import { measureTarget } from './measure-target.ts';
+import { measureRounds } from './measure-rounds.ts';
+import type { StartedTarget } from './measure-target.ts';
 import { parseBenchOptions, type BenchOptions } from './options.ts';
 import { renderMarkdown } from './markdown.ts';
 import { renderReport } from './report.ts';
 import { runScaling } from './scaling.ts';
 import { writeResults } from './results-file.ts';
+import { summarizeRuns } from './round-stats.ts';
 import type { BenchResults, TargetStatus } from './results-model.ts';
 import { downloadScenario, wrkScenarios } from './scenarios.ts';
 import { ALL_TARGETS, type TargetContext } from './targets/index.ts';
@@ -50,6 +54,42 @@ function busyNote(load: number, cores: number): string[] {
   return load > cores * 0.25 ? [`the machine was busy when the run started (load average ${load} on ${cores} cores): expect noisy numbers.`] : [];
 }
 
+/**
+ * Starts every selected target that can run, in report order, appending each to `running` as soon
+ * as it is up (so the caller stops it whatever happens next) and its status to `statuses`.
+ * Only the scaling curve selected: it brings its own router and workers, no target to start.
+ */
+async function startTargets(
+  options: BenchOptions,
+  tools: Tools,
+  ctx: TargetContext,
+  backend: ManagedChild,
+  statuses: TargetStatus[],
+  running: StartedTarget[],
+): Promise<void> {
+  const perTarget = options.scenarios.some((s) => s !== 'scaling');
+  for (const target of ALL_TARGETS.filter((t) => perTarget && options.targets.includes(t.name))) {
+    const status: TargetStatus = { name: target.name, description: target.description, status: 'ok' };
+    statuses.push(status);
+    const missing = target.needs.filter((n) => tools[n].path === null);
+    if (missing.length > 0) {
+      status.status = 'skipped';
+      status.reason = `${missing.join(', ')} not installed`;
+      log(`[${target.name}] skipped: ${status.reason}`);
+      continue;
+    }
+    if (!backend.running) throw new Error(`the fastify backend died; last output:\n${backend.tail()}`);
+    log(`[${target.name}] starting: ${target.description}`);
+    try {
+      running.push({ name: target.name, running: await target.start(ctx), warmed: new Set() });
+    } catch (err) {
+      status.status = 'failed';
+      status.reason = err instanceof Error ? err.message : String(err);
+      log(`[${target.name}] FAILED to start — ${status.reason}`);
+    }
+  }
+}
+
 async function runBench(options: BenchOptions, tools: Tools, children: ChildSet, tempDir: string): Promise<BenchResults> {
   const started = new Date().toISOString();
   const machine = await machineInfo();
@@ -63,6 +103,7 @@ async function runBench(options: BenchOptions, tools: Tools, children: ChildSet,
       downloadBytes: options.downloadBytes,
       workerCapacity: options.workerCapacity,
       wrkThreads: 1,
+      rounds: options.rounds,
     },
     machine,
     versions: await versions(tools, join(repoRoot, 'package.json')),
@@ -95,49 +136,35 @@ async function runBench(options: BenchOptions, tools: Tools, children: ChildSet,
     log,
   };
 
-  // Only the scaling curve selected: it brings its own router and workers, no target to start.
-  const perTarget = options.scenarios.some((s) => s !== 'scaling');
-  for (const target of ALL_TARGETS.filter((t) => perTarget && options.targets.includes(t.name))) {
-    const status: TargetStatus = { name: target.name, description: target.description, status: 'ok' };
-    results.targets.push(status);
-    const missing = target.needs.filter((n) => tools[n].path === null);
-    if (missing.length > 0) {
-      status.status = 'skipped';
-      status.reason = `${missing.join(', ')} not installed`;
-      log(`[${target.name}] skipped: ${status.reason}`);
-      continue;
-    }
-    if (!backend.child.running) throw new Error(`the fastify backend died; last output:\n${backend.child.tail()}`);
-    log(`[${target.name}] starting: ${target.description}`);
-    let running;
-    try {
-      running = await target.start(ctx);
-    } catch (err) {
-      status.status = 'failed';
-      status.reason = err instanceof Error ? err.message : String(err);
-      log(`[${target.name}] FAILED to start — ${status.reason}`);
-      continue;
-    }
-    try {
-      const measured = await measureTarget({
+  // Every selected target is started first and stays up until its last measurement: the rounds
+  // interleave them (measure-rounds.ts). Idle targets use no CPU and listen on ports of their own.
+  const running: StartedTarget[] = [];
+  try {
+    await startTargets(options, tools, ctx, backend.child, results.targets, running);
+    if (options.rounds > 1 && wrk.length > 0) log(`${options.rounds} rounds per scenario, targets interleaved: ${running.map((t) => t.name).join(', ')}`);
+    const measured = await measureRounds(
+      {
         children,
-        target: target.name,
-        running,
         wrkPath,
         benchDir,
         durationSec: options.durationSec,
         warmupSec: options.warmupSec,
         warmupEveryKind: options.warmupEveryKind,
         wrk,
-        download,
+        rounds: options.rounds,
         log,
-      });
-      results.runs.push(...measured.runs);
-      results.downloads.push(...measured.downloads);
-      results.failures.push(...measured.failures);
-    } finally {
-      log(`[${target.name}] stopping`);
-      await running.stop();
+      },
+      running,
+      download,
+    );
+    results.runs.push(...measured.runs);
+    results.downloads.push(...measured.downloads);
+    results.failures.push(...measured.failures);
+  } finally {
+    // Last started, first stopped; the scaling curve then has the machine to itself.
+    for (const t of [...running].reverse()) {
+      log(`[${t.name}] stopping`);
+      await t.running.stop();
     }
   }
   if (options.scenarios.includes('scaling') && tools.wrk.path !== null) {
@@ -159,6 +186,7 @@ async function runBench(options: BenchOptions, tools: Tools, children: ChildSet,
       log(`[scaling] FAILED — ${error.split('\n')[0]}`);
     }
   }
+  results.summary = summarizeRuns(results);
   return results;
 }
 

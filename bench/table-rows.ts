@@ -2,8 +2,9 @@
  * The rows of the bench's comparison tables, shared by the terminal report (`detail: true`, every
  * column) and the README markdown (`detail: false`, the columns the targets are stated in).
  */
-import { findDownload, findRun, formatRatio, ratio } from './ratios.ts';
-import type { BenchResults, WrkRecord } from './results-model.ts';
+import { findDownload, formatRatio, ratio, type Reference } from './ratios.ts';
+import type { BenchResults, FailureRecord } from './results-model.ts';
+import { formatRatioSpread, formatSpread, medianRuns, METRICS, roundCount, roundRatio, spreadOver, type Metric, type ScenarioKey } from './round-stats.ts';
 
 const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -14,26 +15,32 @@ export interface TableRows {
 
 /**
  * req/s, p50 and p99 per target, each with its ratio to nginx and to direct, for the runs that share
- * `sample`'s scenario and connection count. Without detail the p99 ×direct column is left out.
+ * `sample`'s scenario and connection count. Values are medians over rounds, ratios the median of
+ * per-round ratios (round-stats.ts); over several rounds req/s and its ratios carry their min–max
+ * (the latency ratios only their median, to keep the table readable — the JSON has all ranges).
+ * Without detail the p99 ×direct column is left out.
  */
-export function wrkRows(r: BenchResults, sample: WrkRecord, detail: boolean): TableRows {
-  const nginx = findRun(r, 'nginx', sample);
-  const direct = findRun(r, 'direct', sample);
-  const rows = r.runs
+export function wrkRows(r: BenchResults, sample: ScenarioKey, detail: boolean): TableRows {
+  const rows = medianRuns(r)
     .filter((x) => x.scenario === sample.scenario && x.connections === sample.connections)
-    .map((x) => [
-      x.target,
-      num.format(x.requestsPerSec),
-      formatRatio(ratio(x.requestsPerSec, nginx?.requestsPerSec)),
-      formatRatio(ratio(x.requestsPerSec, direct?.requestsPerSec)),
-      x.p50Ms.toFixed(3),
-      formatRatio(ratio(x.p50Ms, nginx?.p50Ms)),
-      formatRatio(ratio(x.p50Ms, direct?.p50Ms)),
-      x.p99Ms.toFixed(3),
-      formatRatio(ratio(x.p99Ms, nginx?.p99Ms)),
-      ...(detail ? [formatRatio(ratio(x.p99Ms, direct?.p99Ms))] : []),
-      String(x.errors),
-    ]);
+    .map((x) => {
+      const versus = (reference: Reference, metric: Metric, withRange: boolean): string =>
+        formatRatioSpread(roundRatio(r, x.target, sample, reference, metric), withRange);
+      const { requestsPerSec: rps, p50Ms: p50, p99Ms: p99 } = METRICS;
+      return [
+        x.target,
+        formatSpread(spreadOver(r, x.target, sample, rps), (n) => num.format(n)),
+        versus('nginx', rps, true),
+        versus('direct', rps, true),
+        x.p50Ms.toFixed(3),
+        versus('nginx', p50, false),
+        versus('direct', p50, false),
+        x.p99Ms.toFixed(3),
+        versus('nginx', p99, false),
+        ...(detail ? [versus('direct', p99, false)] : []),
+        String(x.errors),
+      ];
+    });
   const head = ['target', 'req/s', '×nginx', '×direct', 'p50 ms', '×nginx', '×direct', 'p99 ms', '×nginx', ...(detail ? ['×direct'] : []), 'errors'];
   return { head, rows };
 }
@@ -74,4 +81,9 @@ export function scalingRows(r: BenchResults, detail: boolean): TableRows {
   ]);
   const head = ['workers', 'req/s', 'ideal', '×ideal', ...(detail ? ['×1 worker'] : []), 'p50 ms', 'p99 ms', 'errors'];
   return { head, rows };
+}
+
+/** "nginx / GET 1 KB, c=50" — with its round when the run had several. */
+export function failureName(r: BenchResults, f: FailureRecord): string {
+  return `${f.target} / ${f.scenario}${f.round !== undefined && roundCount(r) > 1 ? ` (round ${f.round}/${roundCount(r)})` : ''}`;
 }

@@ -147,6 +147,24 @@ test('quick run of both zeroproxy targets and a 1→2 worker scaling curve: corr
   }
 });
 
+test('--rounds 2: targets interleaved and rotated, every round recorded, medians and a summary written', { skip: !haveWrk || !haveNginx ? 'needs wrk and nginx' : false }, async () => {
+  const r = await runBench(['--quick', '--targets', 'direct,nginx', '--scenarios', 'get', '--warmup', '0', '--rounds', '2']);
+  try {
+    assert.equal(r.code, 0, r.stdout);
+    const measured = [...r.stdout.matchAll(/\[(\w+)\] GET 1 KB, c=50 \(round (\d)\/2\): \d+ req\/s/g)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepEqual(measured, ['direct 1', 'nginx 1', 'nginx 2', 'direct 2'], r.stdout);
+    const results = await readResults(r.outDir);
+    assert.equal(results.settings.rounds, 2);
+    assert.deepEqual(results.runs.map((x) => `${x.target} ${x.round}`), measured);
+    assert.deepEqual(results.summary?.map((s) => [s.target, s.rounds]), [['direct', 2], ['nginx', 2]]);
+    assert.equal(results.summary?.[1]?.ratios.direct.requestsPerSec?.rounds, 2);
+    assert.match(await readFile(join(r.outDir, 'latest.md'), 'utf8'), /^> 2 interleaved rounds: /m);
+    assert.deepEqual(await processesWithMarker(r.marker), []);
+  } finally {
+    await rm(r.outDir, { recursive: true, force: true });
+  }
+});
+
 test('missing tools are named, their targets skipped, the rest still measured', async () => {
   const r = await runBench(['--quick', '--targets', 'direct,nginx,haproxy', '--scenarios', 'get,download', '--download-mb', '4'], { BENCH_TOOLS_PATH: '/nonexistent' });
   try {
