@@ -5,8 +5,10 @@
  * growing external memory with full mark-compact collections, not scavenges. This is what makes a
  * worker that receives 64 KB request bodies spend a quarter of its time in GC (README "Benchmarks").
  *
- * Usage: node --import tsx bench/micro/zmq-receive-gc.ts [--seconds S] [--sizes 1024,65536]
+ * Usage: node --import tsx bench/micro/zmq-receive-gc.ts [--seconds S] [--sizes 1024,65536] [--early-gc-mib N]
  * Prints, per message size: messages/s, MB/s, and mark-compact and scavenge collections per second.
+ * `--early-gc-mib N` runs the receive loop as the router and worker do: a young-generation
+ * collection after every N MiB received (proto/src/external-memory.ts); 0 (default) = none.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,9 +17,16 @@ import { join } from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as zmq from 'zeromq';
+import { ReceivedBytesGc } from '../../proto/src/external-memory.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '3' }, sizes: { type: 'string', default: '1024,65536' }, send: { type: 'string' }, endpoint: { type: 'string' } },
+  options: {
+    seconds: { type: 'string', default: '3' },
+    sizes: { type: 'string', default: '1024,65536' },
+    'early-gc-mib': { type: 'string', default: '0' },
+    send: { type: 'string' },
+    endpoint: { type: 'string' },
+  },
 });
 
 /** Child mode: push messages of `size` bytes as fast as the socket takes them, until killed. */
@@ -36,7 +45,8 @@ interface Row {
   minorPerSec: number;
 }
 
-async function measure(size: number, seconds: number): Promise<Row> {
+async function measure(size: number, seconds: number, earlyGcBytes: number): Promise<Row> {
+  const earlyGc = new ReceivedBytesGc(earlyGcBytes);
   const dir = mkdtempSync(join(tmpdir(), 'zp-gc-'));
   const endpoint = `ipc://${join(dir, 's.ipc')}`;
   const socket = new zmq.Pull();
@@ -62,6 +72,7 @@ async function measure(size: number, seconds: number): Promise<Row> {
       const [frame] = await socket.receive();
       messages++;
       bytes += frame!.length;
+      earlyGc.note(frame!.length);
     }
     const elapsed = (performance.now() - started) / 1000;
     // GC entries are delivered asynchronously: let the last ones arrive.
@@ -80,13 +91,14 @@ if (values.send !== undefined) {
 } else {
   const seconds = Number(values.seconds);
   const sizes = values.sizes.split(',').map(Number);
-  if (!(seconds > 0 && seconds <= 60) || sizes.some((s) => !Number.isInteger(s) || s < 1 || s > 16 * 1024 * 1024)) {
-    process.stderr.write('usage: zmq-receive-gc.ts [--seconds 0..60] [--sizes 1024,65536]\n');
+  const earlyGcMib = Number(values['early-gc-mib']);
+  if (!(seconds > 0 && seconds <= 60) || sizes.some((s) => !Number.isInteger(s) || s < 1 || s > 16 * 1024 * 1024) || !(earlyGcMib >= 0 && earlyGcMib <= 1024)) {
+    process.stderr.write('usage: zmq-receive-gc.ts [--seconds 0..60] [--sizes 1024,65536] [--early-gc-mib 0..1024]\n');
     process.exit(2);
   }
   console.log('size B   msgs/s    MB/s  mark-compact/s  scavenge/s');
   for (const size of sizes) {
-    const r = await measure(size, seconds);
+    const r = await measure(size, seconds, earlyGcMib * 1024 * 1024);
     console.log(
       `${String(r.size).padStart(6)} ${r.messagesPerSec.toFixed(0).padStart(8)} ${r.mbPerSec.toFixed(0).padStart(7)} ${r.majorPerSec.toFixed(1).padStart(15)} ${r.minorPerSec.toFixed(1).padStart(11)}`,
     );
