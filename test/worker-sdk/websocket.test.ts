@@ -64,6 +64,15 @@ function accepting(options: WebSocketAcceptOptions = {}): { onStream: StreamHand
   return { onStream, socket: socket.promise };
 }
 
+/** A worker that accepts every WebSocket, a client stream opened on it, and the accepted socket. */
+async function openAccepted(opts: Parameters<typeof setup>[1] = {}): Promise<Setup & { socket: WorkerWebSocket }> {
+  const a = accepting();
+  const ready = await setup({ onStream: a.onStream }, opts);
+  await ready.client.open();
+  await ready.router.next('RES');
+  return { ...ready, socket: await a.socket };
+}
+
 test('stream.acceptWebSocket: RES 101 with the chosen protocol and headers; text and binary both ways', async () => {
   const a = accepting({ protocol: 'chat', headers: { 'set-cookie': 'sid=1' } });
   const { router, client } = await setup({ onStream: a.onStream });
@@ -154,11 +163,7 @@ test('refusal: a fetch handler answering 403 sends a normal response; a socket m
 });
 
 test('incoming fragments are reassembled into one message; fragments are granted back as they arrive', async () => {
-  const a = accepting();
-  const { router, client } = await setup({ onStream: a.onStream }, { window: 4096 });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, client, socket } = await openAccepted({ window: 4096 });
   const got = deferred<[Buffer, boolean]>();
   socket.on('message', (data: Buffer, isBinary: boolean) => got.resolve([data, isBinary]));
   // 3 × 3000 bytes: more than the 4096-byte window, so it can only arrive if fragments are granted.
@@ -175,11 +180,7 @@ test('incoming fragments are reassembled into one message; fragments are granted
 });
 
 test('outgoing messages larger than maxFrame are fragmented, fin on the last fragment only', async () => {
-  const a = accepting();
-  const { router, client } = await setup({ onStream: a.onStream }, { maxFrame: 1024 });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, client, socket } = await openAccepted({ maxFrame: 1024 });
   const payload = Buffer.alloc(3000);
   for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
   await socket.send(payload);
@@ -193,11 +194,7 @@ test('outgoing messages larger than maxFrame are fragmented, fin on the last fra
 });
 
 test('send() waits while the router window is exhausted and resumes on WINDOW', async () => {
-  const a = accepting();
-  const { router, id, client } = await setup({ onStream: a.onStream }, { routerWindow: 1024, maxFrame: 1024 });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, id, client, socket } = await openAccepted({ routerWindow: 1024, maxFrame: 1024 });
   let sent = false;
   const sending = socket.send(Buffer.alloc(3000, 7)).then(() => (sent = true));
   const first = await client.nextData();
@@ -215,11 +212,7 @@ test('send() waits while the router window is exhausted and resumes on WINDOW', 
 });
 
 test('slow async iteration: a complete message is granted only when pulled (at most one window held)', async () => {
-  const a = accepting();
-  const { router, id, client } = await setup({ onStream: a.onStream }, { window: 4096 });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, id, client, socket } = await openAccepted({ window: 4096 });
   const it = socket[Symbol.asyncIterator]();
   for (let i = 0; i < 4; i++) await client.data('binary', Buffer.alloc(1024, i));
   await router.sync(id, 9002);
@@ -234,11 +227,7 @@ test('slow async iteration: a complete message is granted only when pulled (at m
 });
 
 test('worker closes: DATA close with code and reason, then the router\'s close ends the stream', async () => {
-  const a = accepting();
-  const { router, client } = await setup({ onStream: a.onStream });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, client, socket } = await openAccepted();
   const closed = once(socket, 'close');
   socket.close(4000, 'done here');
   assert.equal(socket.readyState, 'closing');
@@ -252,11 +241,7 @@ test('worker closes: DATA close with code and reason, then the router\'s close e
 });
 
 test('router closes: the worker echoes the code, emits close once, and the stream ends', async () => {
-  const a = accepting();
-  const { router, client } = await setup({ onStream: a.onStream });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, client, socket } = await openAccepted();
   const closes: [number, string][] = [];
   socket.on('close', (code: number, reason: string) => closes.push([code, reason]));
   await client.close(1000, 'client leaves');
@@ -268,11 +253,7 @@ test('router closes: the worker echoes the code, emits close once, and the strea
 });
 
 test('ping and pong: router ping/pong become events; socket.ping() sends DATA ping', async () => {
-  const a = accepting();
-  const { client, router } = await setup({ onStream: a.onStream });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { client, router, socket } = await openAccepted();
   const ping = once(socket, 'ping');
   const pong = once(socket, 'pong');
   await client.data('ping', 'p1');
@@ -286,11 +267,7 @@ test('ping and pong: router ping/pong become events; socket.ping() sends DATA pi
 });
 
 test('RST from the router: close 1006 with the reason; later sends reject with a typed error', async () => {
-  const a = accepting();
-  const { router, id, client } = await setup({ onStream: a.onStream });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, id, client, socket } = await openAccepted();
   const closed = once(socket, 'close');
   await router.send(id, { type: 'RST', stream: 1, code: 'cancel', message: 'client gone' });
   const [code, reason] = (await closed) as [number, string];
@@ -318,11 +295,7 @@ test('an incoming message over maxMessageBytes closes with 1009', async () => {
 });
 
 test('DATA without op on a WebSocket stream is a protocol error (RST protocol, close 1006)', async () => {
-  const a = accepting();
-  const { router, id, client } = await setup({ onStream: a.onStream });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, id, client, socket } = await openAccepted();
   const closed = once(socket, 'close');
   await router.send(id, { type: 'DATA', stream: 1, seq: 1, fin: true, body: Buffer.from('x') });
   assert.equal((await router.next('RST', (m) => m.stream === 1)).code, 'protocol');
@@ -330,11 +303,7 @@ test('DATA without op on a WebSocket stream is a protocol error (RST protocol, c
 });
 
 test('drain: worker.close() closes open sockets with 1001 at once and finishes after the router\'s close', async () => {
-  const a = accepting();
-  const { router, client, worker } = await setup({ onStream: a.onStream }, { drainTimeoutMs: 5000 });
-  await client.open();
-  await router.next('RES');
-  const socket = await a.socket;
+  const { router, client, worker, socket } = await openAccepted({ drainTimeoutMs: 5000 });
   const closing = worker.close();
   await router.next('DRAIN');
   assert.deepEqual(await client.readClose(), { code: 1001, reason: 'worker draining', skipped: 0 });
