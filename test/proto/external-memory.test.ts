@@ -26,12 +26,16 @@ async function minorCollectionsDuring(body: () => void): Promise<number> {
   return minor;
 }
 
+// V8 may run a scavenge of its own in a window (rarely: this process allocates almost nothing),
+// so "none" allows one and exact counts allow one more.
 test('below the threshold nothing is collected early; crossing it runs one young-generation collection', async () => {
   const gc = new ReceivedBytesGc(1_000_000);
-  assert.equal(await minorCollectionsDuring(() => gc.note(999_999)), 0);
-  assert.equal(await minorCollectionsDuring(() => gc.note(1)), 1);
-  // The count starts again after a collection.
-  assert.equal(await minorCollectionsDuring(() => gc.note(500_000)), 0);
+  assert.ok((await minorCollectionsDuring(() => gc.note(999_999))) <= 1);
+  assert.ok((await minorCollectionsDuring(() => gc.note(1))) >= 1);
+  // The count starts again after a collection: 200 notes below the threshold collect nothing early.
+  assert.ok((await minorCollectionsDuring(() => {
+    for (let i = 0; i < 200; i++) gc.note(4_000);
+  })) <= 1);
 });
 
 test('many messages: one collection per threshold crossed, never one per message', async () => {
@@ -39,10 +43,12 @@ test('many messages: one collection per threshold crossed, never one per message
   const collections = await minorCollectionsDuring(() => {
     for (let i = 0; i < 1000; i++) gc.note(1024); // 1000 KiB in all: 15 crossings of 64 KiB
   });
-  assert.equal(collections, 15);
+  assert.ok(collections >= 15 && collections <= 16, `${collections} collections`);
 });
 
 test('a threshold of 0 turns it off', async () => {
   const gc = new ReceivedBytesGc(0);
-  assert.equal(await minorCollectionsDuring(() => gc.note(10 * 1024 * 1024)), 0);
+  assert.ok((await minorCollectionsDuring(() => {
+    for (let i = 0; i < 100; i++) gc.note(1024 * 1024);
+  })) <= 1);
 });
