@@ -11,8 +11,10 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer, type WebSocket as BackendSocket } from 'ws';
-import { startRouter, startWorker, useTestEnvironment, withTimeout, type ManagedProcess, type RouterProcess } from '../helpers/index.ts';
+import { pollUntil, startRouter, startWorker, useTestEnvironment, withTimeout, type ManagedProcess, type RouterProcess } from '../helpers/index.ts';
 import { TestClient } from './ws-helpers.ts';
+import { getJson, scrape, startAdminRouter } from '../admin/admin-helpers.ts';
+import { sumOf } from '../admin/prometheus-text.ts';
 
 /** --heartbeat 200: a dead worker is noticed after 3 silent intervals; this leaves room for a slow CI machine. */
 const DEATH_BOUND_MS = 5000;
@@ -20,7 +22,7 @@ const DEATH_BOUND_MS = 5000;
 describe('WebSocket through the CLI router and an SDK worker', () => {
   const env = useTestEnvironment();
   const clients: TestClient[] = [];
-  let router: RouterProcess;
+  let router: RouterProcess & { adminUrl: string };
 
   const open = async (protocols: string[] = []): Promise<TestClient> => {
     const c = new TestClient(router.httpUrl.replace(/^http/, 'ws') + '/ws', protocols);
@@ -36,7 +38,7 @@ describe('WebSocket through the CLI router and an SDK worker', () => {
   const worker = (id: string): Promise<ManagedProcess> => startWorker(env.group, { connect: router.bindEndpoint, handler: 'ws-echo', id });
 
   before(async () => {
-    router = await startRouter(env.group, { bind: env.tmp.ipc('r.sock'), args: ['--heartbeat', '200', '--queue-timeout', '10000'] });
+    router = await startAdminRouter(env.group, { bind: env.tmp.ipc('r.sock'), args: ['--heartbeat', '200', '--queue-timeout', '10000'] });
   });
   after(() => {
     for (const c of clients) c.terminate();
@@ -56,8 +58,12 @@ describe('WebSocket through the CLI router and an SDK worker', () => {
     const echoed = await c.message(3, 10_000);
     assert.equal(echoed.isBinary, true);
     assert.ok(echoed.data.equals(big), 'the large message comes back byte-exact');
+    // The admin endpoint counts it while it is open: /stats (the dashboard's tile) and /metrics.
+    assert.equal((await getJson<{ websockets: number }>(`${router.adminUrl}/stats`)).body.websockets, 1);
+    assert.equal(sumOf(await scrape(router.adminUrl), 'zeroproxy_websocket_connections'), 1);
     c.ws.close(1000, 'bye');
     assert.deepEqual(await c.closeEvent(), { code: 1000, reason: 'bye' });
+    await pollUntil(async () => ((await getJson<{ websockets: number }>(`${router.adminUrl}/stats`)).body.websockets === 0 ? true : undefined), 10_000, 'the WebSocket leaves /stats');
     await w.stop();
   });
 

@@ -58,6 +58,7 @@ export async function startAdminServer(listen: AdminListenOptions, state: Router
     time: Date.now(),
     inFlight: state.inFlight(),
     queued: state.queued(),
+    websockets: state.websockets?.().open ?? 0,
     readiness: readiness(state),
     ...stats.history(),
   }));
