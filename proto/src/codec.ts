@@ -378,6 +378,24 @@ export interface DecodeSink {
   error(e: ProtocolError): void;
 }
 
+/**
+ * A DecodeSink for the ZeroMQ message being read: tags each pair with its sender (`peer`, set per
+ * message). One per socket, so no object or closures are made per message.
+ */
+export class PeerSink implements DecodeSink {
+  peer = '';
+  constructor(
+    private readonly onMessage: (peer: string, m: Message) => void,
+    private readonly onError: (peer: string, e: ProtocolError) => void,
+  ) {}
+  message(m: Message): void {
+    this.onMessage(this.peer, m);
+  }
+  error(e: ProtocolError): void {
+    this.onError(this.peer, e);
+  }
+}
+
 /** Decodes all pairs of one ZeroMQ message (envelope already removed). */
 export function decodeFrames(frames: Buffer[], sink: DecodeSink): void {
   const n = frames.length;

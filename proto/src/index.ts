@@ -1,3 +1,3 @@
 export * from './messages.ts';
 export * from './errors.ts';
-export { encode, encodeInto, decodeMessage, decodeFrames, EMPTY_BODY, type DecodeSink } from './codec.ts';
+export { encode, encodeInto, decodeMessage, decodeFrames, EMPTY_BODY, PeerSink, type DecodeSink } from './codec.ts';

@@ -8,7 +8,7 @@
  */
 import * as zmq from 'zeromq';
 import type { Logger } from 'pino';
-import { Limits, decodeFrames, encodeInto, type DecodeSink, type Message, type ProtocolError } from '../../proto/src/index.ts';
+import { Limits, PeerSink, decodeFrames, encodeInto, type Message, type ProtocolError } from '../../proto/src/index.ts';
 import { DEFAULT_EXTERNAL_GC_BYTES, ReceivedBytesGc } from '../../proto/src/external-memory.ts';
 
 /** Caps of one batch (libzmq checks maxMessageSize per frame, so batches need their own). */
@@ -26,18 +26,6 @@ export interface TransportEvents {
   decodeError(peer: string, err: ProtocolError): void;
   /** Just before a batch for `peer` is cut: the last chance to add batched control messages. */
   beforeFlush(peer: string): void;
-}
-
-/** Hands decoded pairs of the message being read to the transport's events, tagged with its sender. */
-class InboundSink implements DecodeSink {
-  peer = '';
-  constructor(private readonly events: TransportEvents) {}
-  message(m: Message): void {
-    this.events.message(this.peer, m);
-  }
-  error(e: ProtocolError): void {
-    this.events.decodeError(this.peer, e);
-  }
 }
 
 interface Outbox {
@@ -169,7 +157,7 @@ export class WorkerTransport {
   private async receiveLoop(): Promise<void> {
     try {
       // One sink for the whole loop (its peer set per message): no object or closures per message.
-      const sink = new InboundSink(this.events);
+      const sink = new PeerSink((peer, m) => this.events.message(peer, m), (peer, e) => this.events.decodeError(peer, e));
       // Frees zero-copy receive buffers with cheap young collections (proto/src/external-memory.ts).
       const receivedGc = new ReceivedBytesGc(DEFAULT_EXTERNAL_GC_BYTES);
       for await (const message of this.socket) {

@@ -11,7 +11,7 @@
  */
 import { Router, type Context } from 'zeromq';
 import type { Logger } from 'pino';
-import { decodeFrames, encodeInto, ProtocolError, type DecodeSink, type Message } from '../../../proto/src/index.ts';
+import { decodeFrames, encodeInto, PeerSink, ProtocolError, type Message } from '../../../proto/src/index.ts';
 import { DEFAULT_EXTERNAL_GC_BYTES, ReceivedBytesGc } from '../../../proto/src/external-memory.ts';
 import { BATCH_EAGER_PAIRS, BATCH_MAX_BYTES, BATCH_MAX_PAIRS, WORKER_TO_ROUTER_MAX_FRAME } from '../options.ts';
 import { RouterMetrics } from '../admin/metrics.ts';
@@ -53,21 +53,9 @@ class Batch {
   }
 }
 
-/** Receives decoded pairs for the message being processed (one sink per transport, no closure per message). */
-class InboundSink implements DecodeSink {
-  peer = '';
-  constructor(private readonly handler: TransportHandler) {}
-  message(m: Message): void {
-    this.handler.onMessage(this.peer, m);
-  }
-  error(e: ProtocolError): void {
-    this.handler.onDecodeError(this.peer, e);
-  }
-}
-
 export class Transport {
   private readonly socket: Router;
-  private readonly sink: InboundSink;
+  private readonly sink: PeerSink;
   /** Frees zero-copy receive buffers with cheap young collections (proto/src/external-memory.ts). */
   private readonly receivedGc = new ReceivedBytesGc(DEFAULT_EXTERNAL_GC_BYTES);
   /** Batches waiting to be sent, in order. */
@@ -102,7 +90,7 @@ export class Transport {
       maxMessageSize: security.maxMessageSize ?? WORKER_TO_ROUTER_MAX_FRAME + 64 * 1024,
       linger: 500,
     });
-    this.sink = new InboundSink(handler);
+    this.sink = new PeerSink((peer, m) => handler.onMessage(peer, m), (peer, e) => handler.onDecodeError(peer, e));
     this.socket.events.on('disconnect', () => {
       if (!this.closed) this.handler.onDisconnect();
     });
