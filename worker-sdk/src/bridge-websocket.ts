@@ -17,11 +17,10 @@
  */
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import type { HeaderList } from '../../proto/src/index.ts';
 import { backendRequestHeaders, stripHopByHop } from './bridge-headers.ts';
 import { offeredProtocols, type Stream } from './stream.ts';
 import type { WorkerWebSocket } from './websocket.ts';
-import { CLOSE_ABNORMAL, CLOSE_INTERNAL, CLOSE_NO_STATUS } from './websocket-close.ts';
+import { CLOSE_ABNORMAL, CLOSE_INTERNAL, CLOSE_NO_STATUS, type HeaderList } from '../../proto/src/index.ts';
 
 export const WEBSOCKET_BRIDGE_DEFAULTS = {
   /** Time the backend has to complete the opening handshake. */

@@ -10,10 +10,20 @@
  * iterator — so an application that reads slowly holds at most one window of messages here.
  */
 import { EventEmitter } from 'node:events';
-import type { RstCode, WsOp } from '../../proto/src/index.ts';
 import { StreamStateError, WebSocketStateError, type StreamResetError } from './errors.ts';
 import type { ResponseHeaders } from './stream.ts';
-import { CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_NO_STATUS, CLOSE_TOO_BIG, decodeClose, encodeClose } from './websocket-close.ts';
+import {
+  CLOSE_ABNORMAL,
+  CLOSE_GOING_AWAY,
+  CLOSE_INTERNAL,
+  CLOSE_NO_STATUS,
+  CLOSE_TOO_BIG,
+  decodeClose,
+  encodeClose,
+  MAX_CONTROL_BODY,
+  type RstCode,
+  type WsOp,
+} from '../../proto/src/index.ts';
 
 export const WEBSOCKET_DEFAULTS = {
   /** Largest incoming message (bytes, all fragments); larger → close 1009. */
@@ -22,7 +32,6 @@ export const WEBSOCKET_DEFAULTS = {
   closeTimeoutMs: 10_000,
 } as const;
 
-const MAX_CONTROL_BYTES = 125;
 
 export interface WebSocketAcceptOptions {
   /** The subprotocol chosen; it must be one the client offered (sec-websocket-protocol). */
@@ -168,7 +177,7 @@ export class WebSocketImpl extends EventEmitter implements WorkerWebSocket {
   ping(data: Uint8Array | string = ''): void {
     if (this.closeSent || this.state === 'closed') throw new WebSocketStateError('ping() after close()');
     const buf = toBuffer(data);
-    if (buf.length > MAX_CONTROL_BYTES) throw new RangeError(`ping payload is ${buf.length} bytes; at most ${MAX_CONTROL_BYTES}`);
+    if (buf.length > MAX_CONTROL_BODY) throw new RangeError(`ping payload is ${buf.length} bytes; at most ${MAX_CONTROL_BODY}`);
     this.enqueue('ping', buf).catch(() => {}); // a reset ends the socket with 'close' 1006 anyway
   }
 
@@ -226,7 +235,7 @@ export class WebSocketImpl extends EventEmitter implements WorkerWebSocket {
       case 'ping':
       case 'pong':
         port.grantWs(body.length);
-        if (!fin || body.length > MAX_CONTROL_BYTES) return port.reset('protocol', `bad ${op}: fragmented or over ${MAX_CONTROL_BYTES} bytes`);
+        if (!fin || body.length > MAX_CONTROL_BODY) return port.reset('protocol', `bad ${op}: fragmented or over ${MAX_CONTROL_BODY} bytes`);
         this.emit(op, body);
         return;
       case 'close':

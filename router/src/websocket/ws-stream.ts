@@ -15,21 +15,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { Limits, type Data, type Res, type Rst, type WindowUpdate, type WsOp } from '../../../proto/src/index.ts';
+import {
+  CLOSE_ABNORMAL,
+  CLOSE_NO_STATUS,
+  decodeClose,
+  encodeClose,
+  fitCloseReason,
+  isSendableCloseCode,
+  Limits,
+  MAX_CONTROL_BODY,
+  type Data,
+  type Res,
+  type Rst,
+  type WindowUpdate,
+  type WsOp,
+} from '../../../proto/src/index.ts';
 import type { RouterErrorCode } from '../errors.ts';
 import { Stream, type RequestHead, type StreamHost } from '../core/stream.ts';
 import { forwardResponseHeaders } from '../http/proxy-headers.ts';
 import { applyHeaderEdits } from '../plugins/chain.ts';
 import { ROUTER_TO_WORKER_MAX_FRAME } from '../options.ts';
-import { ABNORMAL, decodeClose, encodeClose, fitReason, isSendableCode, NO_STATUS } from './close-payload.ts';
 import { acceptance, offeredProtocols, type Acceptance } from './handshake.ts';
 
 /** A close handshake (either side first) must finish within this, else the socket is dropped. */
 export const CLOSE_TIMEOUT_MS = 5000;
 /** Bytes a client may send before the 101 (it must not send frames yet): beyond, it is dropped. */
 const EARLY_BYTES_LIMIT = 64 * 1024;
-/** Control frames (ping, pong, close) carry at most 125 bytes (RFC 6455 §5.5). */
-const MAX_CONTROL_BODY = 125;
 
 /** What a WebSocket stream needs from the front door's WebSocket hub. */
 export interface WebSocketHost {
@@ -210,11 +221,11 @@ export class WebSocketStream extends Stream {
         this.grant(m.body.length);
         return;
       case 'close': {
-        const close = m.body.length <= MAX_CONTROL_BODY && m.fin ? decodeClose(m.body) : null;
-        if (close === null || (close.code !== NO_STATUS && !isSendableCode(close.code))) return this.protocolError('invalid close payload');
+        const close = m.fin ? decodeClose(m.body) : null;
+        if (close === null) return this.protocolError('invalid close payload');
         this.workerClosed = true;
         if (ws !== null && ws.readyState === ws.OPEN) {
-          if (close.code === NO_STATUS) ws.close();
+          if (close.code === CLOSE_NO_STATUS) ws.close();
           else ws.close(close.code, close.reason);
         }
         this.armCloseTimer();
@@ -297,20 +308,21 @@ export class WebSocketStream extends Stream {
       this.closeTimer = null;
       return;
     }
-    if (code === ABNORMAL && this.clientErrorCode !== null) code = this.clientErrorCode;
-    if (code === ABNORMAL && !this.workerClosed && !this.closeQueued) {
+    if (code === CLOSE_ABNORMAL && this.clientErrorCode !== null) code = this.clientErrorCode;
+    if (code === CLOSE_ABNORMAL && !this.workerClosed && !this.closeQueued) {
       // TCP lost without a close frame (or the pinger dropped it): the worker's stream is cancelled.
       this.resetWorker('cancel', 'client went away');
       this.finish();
       return;
     }
-    this.queueClose(code === ABNORMAL ? NO_STATUS : code, reason);
+    this.queueClose(code === CLOSE_ABNORMAL ? CLOSE_NO_STATUS : code, reason);
   }
 
   /** Sends the worker a DATA close (after what is queued) unless one is already on its way. */
   private queueClose(code: number, reason: string | Buffer): void {
     if (this.closeQueued) return;
-    const body = encodeClose(code, reason);
+    // No code (1005) and anything else not sendable go out as a close without a code.
+    const body = isSendableCloseCode(code) ? encodeClose(code, fitCloseReason(reason.toString())) : encodeClose(undefined);
     this.closeQueued = true;
     this.outgoing.push({ op: 'close', body, offset: 0 });
     this.outgoingBytes += body.length;
@@ -343,7 +355,7 @@ export class WebSocketStream extends Stream {
   private endAbnormally(code: number, reason: string): void {
     if (this.state === 'done') return;
     const ws = this.ws;
-    if (ws !== null && ws.readyState === ws.OPEN) ws.close(code, fitReason(reason));
+    if (ws !== null && ws.readyState === ws.OPEN) ws.close(code, fitCloseReason(reason));
     this.armCloseTimer(); // bounds the client's close handshake (ends with terminate)
     this.resetWorker('cancel', reason);
     this.finish();
