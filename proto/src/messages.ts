@@ -43,6 +43,9 @@ export const Limits = {
   maxIdLength: 255,
 } as const;
 
+/** A peer silent for this many heartbeat intervals is dead (SPEC §5.3); both ends apply it. */
+export const LIVENESS_INTERVALS = 3;
+
 /** RST codes (SPEC.md "RST"). `refused` promises the application never saw the request. */
 export const RST_CODES = ['cancel', 'refused', 'timeout', 'flow_control', 'protocol', 'peer_restart', 'internal'] as const;
 export type RstCode = (typeof RST_CODES)[number];

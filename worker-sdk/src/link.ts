@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
+  LIVENESS_INTERVALS,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
   type Data,
@@ -21,8 +22,6 @@ import { StreamImpl, type StreamHandler, type StreamOwner } from './stream.ts';
 
 const HELLO_BACKOFF_START_MS = 100;
 const HELLO_BACKOFF_MAX_MS = 5000;
-/** A router silent for this many heartbeat intervals is dead (SPEC.md §4). */
-const LIVENESS_INTERVALS = 3;
 /** Stream ids remembered after they end, so late frames are dropped instead of answered. */
 const RECENTLY_CLOSED_LIMIT = 4096;
 /** How often request deadlines are checked: a stream is reset at most this late past its deadline. */

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  LIVENESS_INTERVALS,
   MessageCode,
   PROTOCOL_VERSION,
   type Data,
@@ -26,8 +27,6 @@ import { WorkerRecord } from './worker.ts';
 const MAX_WORKERS = 4096;
 /** Largest credit the router keeps for a worker (SPEC §6.1 allows the cap). */
 const MAX_CREDIT = 1_000_000;
-/** A peer silent this many heartbeat intervals is dead (SPEC §4). */
-const LIVENESS = 3;
 
 /** Delays between repeated liveness probes after a ZeroMQ disconnect event (bounded: 5 probes in ~1.3 s). */
 const DISCONNECT_PROBE_DELAYS_MS: readonly number[] = [20, 80, 250, 1000];
@@ -304,7 +303,7 @@ export class Registry implements TransportHandler {
     this.sink!.workerLost(worker, reason, unsentRequests);
   }
 
-  /** Liveness: heartbeat idle links, forget workers silent for LIVENESS intervals. */
+  /** Liveness: heartbeat idle links, forget workers silent for LIVENESS_INTERVALS intervals. */
   private readonly tick = (): void => {
     const now = Date.now();
     if (this.drops.version !== this.dropsLogged) {
@@ -314,7 +313,7 @@ export class Registry implements TransportHandler {
     }
     const interval = this.options.heartbeatMs;
     for (const worker of this.workers.values()) {
-      if (now - worker.lastSeenAt > LIVENESS * interval) {
+      if (now - worker.lastSeenAt > LIVENESS_INTERVALS * interval) {
         this.lose(worker, 'heartbeat timeout', []);
       } else if (this.transport.idleFor(worker.peer, now) >= interval) {
         this.transport.send(worker.peer, { type: 'HEARTBEAT', epoch: this.epoch });
