@@ -12,7 +12,7 @@ import type { Dispatcher } from '../core/dispatcher.ts';
 import { Stream } from '../core/stream.ts';
 import type { ResolvedRouterOptions } from '../options.ts';
 import { createAccessLog } from './access-log.ts';
-import { forwardRequestHeaders } from './proxy-headers.ts';
+import { requestHead } from './proxy-headers.ts';
 import { createFrontServer, type FrontRequest, type FrontResponse, type FrontServer } from './server-factory.ts';
 import { WebSocketHub } from '../websocket/hub.ts';
 import { createUpgradeListener } from '../websocket/upgrade-listener.ts';
@@ -59,16 +59,7 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
   const proxy = (req: FrontRequest, res: FrontResponse): void => {
     const scheme = front!.scheme;
     const remote = req.socket.remoteAddress ?? '';
-    const forwarded = forwardRequestHeaders(req.rawHeaders, remote, scheme);
-    const head = {
-      method: req.method ?? 'GET',
-      scheme,
-      authority: forwarded.authority,
-      path: req.url ?? '/',
-      headers: forwarded.headers,
-      remote,
-      requestId: forwarded.requestId,
-    };
+    const head = requestHead(req, remote, scheme);
     // The HTTP/2 compatibility objects offer everything Stream uses from node:http's (events,
     // pause/resume, write/'drain', writeHead with a flat header list, end, destroy), so Stream
     // relays both the same way.

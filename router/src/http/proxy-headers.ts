@@ -9,6 +9,7 @@
 import { nanoid } from 'nanoid';
 import { forwardedElement } from './forwarded.ts';
 import { appendTraceContext } from './trace-context.ts';
+import type { RequestHead } from '../core/stream.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -131,6 +132,29 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], remote: str
   headers.push('x-request-id', requestId);
   if (traceparent !== undefined) appendTraceContext(headers, traceparent, traceparents, tracestate);
   return { headers, authority: host, requestId };
+}
+
+/**
+ * The head of a REQ for a client request: method, path, the forwarded headers (above) and its ids.
+ * `scheme` is what the worker sees (`http`, `https`, or `ws`/`wss` for a WebSocket); `proxyScheme`
+ * is what X-Forwarded-Proto / Forwarded say (the HTTP scheme, as nginx's $scheme).
+ */
+export function requestHead(
+  req: { readonly method?: string | undefined; readonly url?: string | undefined; readonly rawHeaders: readonly string[] },
+  remote: string,
+  scheme: string,
+  proxyScheme: string = scheme,
+): RequestHead {
+  const forwarded = forwardRequestHeaders(req.rawHeaders, remote, proxyScheme);
+  return {
+    method: req.method ?? 'GET',
+    scheme,
+    authority: forwarded.authority,
+    path: req.url ?? '/',
+    headers: forwarded.headers,
+    remote,
+    requestId: forwarded.requestId,
+  };
 }
 
 /** The worker's response headers for the client: hop-by-hop stripped, our X-Request-Id set. */

@@ -8,8 +8,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import type { Dispatcher } from '../core/dispatcher.ts';
-import type { RequestHead } from '../core/stream.ts';
-import { forwardRequestHeaders } from '../http/proxy-headers.ts';
+import { requestHead } from '../http/proxy-headers.ts';
 import type { AccessLog } from '../http/access-log.ts';
 import type { ResolvedRouterOptions } from '../options.ts';
 import { handshakeProblem, withoutHandshakeHeaders, type Acceptance } from './handshake.ts';
@@ -78,16 +77,8 @@ export class WebSocketHub implements WebSocketHost, WebSocketCounters {
     });
     const remote = socket.remoteAddress ?? '';
     // X-Forwarded-Proto / Forwarded keep the HTTP scheme (as nginx's $scheme): backends compare it to "https".
-    const forwarded = forwardRequestHeaders(req.rawHeaders, remote, scheme === 'wss' ? 'https' : 'http');
-    const head: RequestHead = {
-      method: req.method ?? 'GET',
-      scheme,
-      authority: forwarded.authority,
-      path: req.url ?? '/',
-      headers: withoutHandshakeHeaders(forwarded.headers),
-      remote,
-      requestId: forwarded.requestId,
-    };
+    const head = requestHead(req, remote, scheme, scheme === 'wss' ? 'https' : 'http');
+    head.headers = withoutHandshakeHeaders(head.headers);
     const stream = new WebSocketStream(this.dispatcher, this, req, socket, res, head, early, Date.now());
     if (this.accessLog !== null) {
       const view = {
