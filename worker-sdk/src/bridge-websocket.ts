@@ -20,7 +20,7 @@ import { WebSocket, type RawData } from 'ws';
 import { backendRequestHeaders, stripHopByHop } from './bridge-headers.ts';
 import { offeredProtocols, type Stream } from './stream.ts';
 import type { WorkerWebSocket } from './websocket.ts';
-import { CLOSE_ABNORMAL, CLOSE_INTERNAL, CLOSE_NO_STATUS, type HeaderList } from '../../proto/src/index.ts';
+import { CLOSE_ABNORMAL, CLOSE_INTERNAL, CLOSE_NO_STATUS, MAX_CONTROL_BODY, type HeaderList } from '../../proto/src/index.ts';
 
 export const WEBSOCKET_BRIDGE_DEFAULTS = {
   /** Time the backend has to complete the opening handshake. */
@@ -185,7 +185,7 @@ function relay(stream: Stream, socket: WorkerWebSocket, backend: WebSocket, ctx:
     if (waiting >= WS_RELAY_HIGH_WATER_BYTES) backend.pause();
   });
   backend.on('ping', (data: Buffer) => {
-    if (socket.readyState === 'open') socket.ping(data.subarray(0, 125));
+    if (socket.readyState === 'open') socket.ping(data.subarray(0, MAX_CONTROL_BODY));
   });
 
   backend.on('close', (code: number, reason: Buffer) => {

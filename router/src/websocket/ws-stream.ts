@@ -214,7 +214,7 @@ export class WebSocketStream extends Stream {
       }
       case 'ping':
       case 'pong':
-        if (!m.fin || m.body.length > MAX_CONTROL_BODY) return this.protocolError(`${op} must be one frame of ≤ 125 bytes`);
+        if (!m.fin || m.body.length > MAX_CONTROL_BODY) return this.protocolError(`${op} must be one frame of ≤ ${MAX_CONTROL_BODY} bytes`);
         // A worker's ping pings the client (its pong comes back as DATA pong); the client's pings
         // were answered by the router already, so a worker's pong has nowhere to go.
         if (op === 'ping' && ws !== null && ws.readyState === ws.OPEN) ws.ping(m.body);
