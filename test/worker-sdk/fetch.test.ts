@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { encode as msgpackEncode } from '@msgpack/msgpack';
+import { MessageCode } from '../../proto/src/index.ts';
 import { deferred, header, readResponse, req } from './fake-router.ts';
 import { fetchWorkerFixture } from './worker-fixture.ts';
 
@@ -217,6 +219,33 @@ test('a REQ beyond capacity is refused (RST refused) and its credit is returned'
   let returned = 0;
   for (let i = 0; i < 2 && returned < 2; i++) returned += (await router.next('CREDIT')).credit;
   assert.equal(returned, 2);
+});
+
+test('a duplicate REQ resets the open stream (RST protocol) and both credits come back (SPEC §7.1)', async () => {
+  const release = deferred();
+  const { router, id } = await setup(async (request) => {
+    await Promise.race([release.promise, new Promise((resolve) => request.signal.addEventListener('abort', resolve))]);
+    return new Response('x');
+  });
+  await router.send(id, req(1));
+  await router.sync(id, 900);
+  await router.send(id, req(1));
+  const rst = await router.next('RST', (m) => m.stream === 1);
+  assert.equal(rst.code, 'protocol');
+  let returned = 0;
+  for (let i = 0; i < 2 && returned < 2; i++) returned += (await router.next('CREDIT')).credit;
+  assert.equal(returned, 2, 'the open stream and the duplicate REQ each return their credit');
+  release.resolve();
+});
+
+test('a REQ that does not decode but names its stream is refused with RST protocol and its credit returned (SPEC §6.1)', async () => {
+  const { router, id } = await setup(() => new Response('x'));
+  // A REQ whose method is a number: the decoder reads stream 7, then fails on the method field.
+  const header = Buffer.from(msgpackEncode(['ZP', 1, MessageCode.REQ, 7, 0, 42, 'http', 'a', '/', [], '', '', 0, true]));
+  await router.socket.send([id, header, Buffer.alloc(0)]);
+  const rst = await router.next('RST', (m) => m.stream === 7);
+  assert.equal(rst.code, 'protocol');
+  assert.equal((await router.next('CREDIT')).credit, 1);
 });
 
 test('credits for streams ending in the same turn are batched into one CREDIT', async () => {

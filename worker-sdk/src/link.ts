@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   LIVENESS_INTERVALS,
+  MessageCode,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
   type Data,
@@ -277,7 +278,9 @@ export class RouterLink implements StreamOwner {
     if (m.seq !== 0) return this.rstUnopened(m.stream, 'protocol', 'REQ seq must be 0');
     const existing = this.streams.get(m.stream);
     if (existing) {
+      // Both end: the open stream returns its credit when it ends, the duplicate REQ's comes back now (SPEC §7.1).
       existing.reset('protocol', 'REQ for a stream that is open');
+      this.returnCredit();
       return;
     }
     if (this.draining) return this.rstUnopened(m.stream, 'refused', 'worker is draining');
@@ -320,7 +323,10 @@ export class RouterLink implements StreamOwner {
     if (err.code === 'ZP_ERR_VERSION') {
       this.send({ type: 'ERROR', code: 'version', message: err.message });
     } else if (err.stream !== undefined) {
-      this.streams.get(err.stream)?.reset('protocol', err.code);
+      const open = this.streams.get(err.stream);
+      if (open) open.reset('protocol', err.code);
+      // A REQ we could not read still cost the router a credit: refuse it and give the credit back (SPEC §6.1).
+      else if (err.typeCode === MessageCode.REQ) this.rstUnopened(err.stream, 'protocol', err.code);
     }
   }
 
