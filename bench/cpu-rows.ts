@@ -1,5 +1,5 @@
 /**
- * The rows of the CPU-per-request tables (terminal report and README markdown): one row per target,
+ * The rows of the CPU-per-request tables (terminal report and docs/benchmarks.md markdown): one row per target,
  * one column per process role + the total of the serving roles and its ratio to nginx's total, wrk
  * (the client) last; and the thread split of the zeroproxy processes.
  */
@@ -12,7 +12,7 @@ import type { TableRows } from './table-rows.ts';
 /** Columns in request order: the proxy in front, the worker, the backend. Other roles follow. */
 const ROLE_ORDER: readonly string[] = ['nginx', 'haproxy', 'router', 'worker', 'bridge', 'backend'];
 
-/** The scenario the README's CPU table and chart show: GET 1 KB at 50 connections. */
+/** The scenario the docs' CPU table and chart show: GET 1 KB at 50 connections. */
 export const HEADLINE_CPU = { scenario: 'get-1kb', connections: 50 } as const satisfies Pick<WrkRecord, 'scenario' | 'connections'>;
 
 const us = (x: number | undefined): string => (x === undefined ? '–' : x.toFixed(1));

@@ -1,5 +1,5 @@
 /**
- * The README's benchmark section, rendered from one run: where and when it ran, with which
+ * The benchmark section of docs/benchmarks.md, rendered from one run: where and when it ran, with which
  * versions, then a markdown table per scenario (req/s, p50, p99, each with its ratio to nginx and to
  * the direct backend; medians over rounds, see round-stats.ts), the download and the scaling curve. `npm run bench` prints it between two
  * marker lines and writes it to bench/results/<date>.md, so it is pasted, never retyped.

@@ -1,5 +1,5 @@
 /**
- * Writes bench/results/<date>.json, <date>.svg, <date>.md (the README block), <date>-cpu.svg (CPU
+ * Writes bench/results/<date>.json, <date>.svg, <date>.md (the docs/benchmarks.md block), <date>-cpu.svg (CPU
  * per request, when measured) and, when the scaling curve ran, <date>-scaling.svg — each also
  * copied to latest.*.
  */

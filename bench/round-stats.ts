@@ -221,7 +221,7 @@ export function formatRatioSpread(s: Spread | null, withRange = true): string {
   return withRange && showRange(s) ? `×${two(s.median)} (${two(s.min)}–${two(s.max)})` : `×${two(s.median)}`;
 }
 
-/** One line for the report and the README block: how many rounds, and what the numbers are. */
+/** One line for the report and the docs/benchmarks.md block: how many rounds, and what the numbers are. */
 export function roundsNote(r: BenchResults): string {
   const n = roundCount(r);
   if (n <= 1) return 'one round: every value is a single measurement (on a shared machine `--rounds 3` gives medians of interleaved rounds).';

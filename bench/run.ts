@@ -239,7 +239,7 @@ async function main(): Promise<number> {
   // Interrupted: the signal handler owns the exit; a half run is not a result worth writing.
   if (stopping) return 130;
   process.stdout.write('\n' + renderReport(results) + '\n');
-  process.stdout.write('\n--- markdown for README.md (paste as is) ---\n' + renderMarkdown(results) + '--- end of markdown ---\n');
+  process.stdout.write('\n--- markdown for docs/benchmarks.md (paste as is) ---\n' + renderMarkdown(results) + '--- end of markdown ---\n');
   const files = await writeResults(options.outDir, results);
   process.stdout.write(`\nwrote ${files.json}\nwrote ${files.svg}\nwrote ${files.markdown}\n`);
   if (files.cpuSvg !== undefined) process.stdout.write(`wrote ${files.cpuSvg}\n`);

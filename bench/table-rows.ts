@@ -1,6 +1,6 @@
 /**
  * The rows of the bench's comparison tables, shared by the terminal report (`detail: true`, every
- * column) and the README markdown (`detail: false`, the columns the targets are stated in).
+ * column) and the docs/benchmarks.md markdown (`detail: false`, the columns the targets are stated in).
  */
 import { findDownload, formatRatio, ratio, type Reference } from './ratios.ts';
 import type { BenchResults, FailureRecord } from './results-model.ts';

@@ -135,7 +135,7 @@ test('quick run of both zeroproxy targets and a 1→2 worker scaling curve: corr
     assert.match(r.stdout, /^Scaling: zeroproxy router \+ N SDK workers/m);
     // The README block: printed between markers and written next to the JSON.
     const markdown = await readFile(join(r.outDir, 'latest.md'), 'utf8');
-    assert.ok(r.stdout.includes(`--- markdown for README.md (paste as is) ---\n${markdown}--- end of markdown ---`), r.stdout);
+    assert.ok(r.stdout.includes(`--- markdown for docs/benchmarks.md (paste as is) ---\n${markdown}--- end of markdown ---`), r.stdout);
     assert.match(markdown, /^\| workers \| req\/s \| ideal \|/m);
     assert.match(markdown, /^\| zeroproxy-forward \| [\d,]+ \| /m);
     assert.match(await readFile(join(r.outDir, 'latest-scaling.svg'), 'utf8'), /^<svg xmlns/);

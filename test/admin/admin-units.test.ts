@@ -1,6 +1,6 @@
 /**
  * The admin pieces that need no process: quantiles from buckets, the metrics object, the /stats
- * recorder, readiness, the `zeroproxy status` table — and a check, both ways, that the README's
+ * recorder, readiness, the `zeroproxy status` table — and a check, both ways, that docs/operations.md's
  * metrics list names exactly the metrics the router registers (as fastify checks its error codes).
  */
 import assert from 'node:assert/strict';
@@ -248,7 +248,7 @@ describe('zeroproxy status formatting', () => {
   });
 });
 
-describe('README metrics list', () => {
+describe('docs/operations.md metrics list', () => {
   it('names exactly the zeroproxy_* metrics the router registers, each with its type', async () => {
     const m = new RouterMetrics();
     registerScrapeMetrics(liveState(m, [worker('a')]));
@@ -258,14 +258,14 @@ describe('README metrics list', () => {
         .filter((x) => x.name.startsWith('zeroproxy_'))
         .map((x) => [x.name, (x as unknown as { type: string }).type]),
     );
-    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(path.join(REPO_ROOT, 'docs', 'operations.md'), 'utf8');
     const start = readme.indexOf('## Admin, metrics and dashboard');
-    assert.ok(start >= 0, 'README has an "Admin, metrics and dashboard" section');
+    assert.ok(start >= 0, 'docs/operations.md has an "Admin, metrics and dashboard" section');
     const end = readme.indexOf('\n## ', start + 1);
     const section = readme.slice(start, end < 0 ? undefined : end);
     const documented = new Map<string, string>();
     for (const row of section.matchAll(/^\| `(zeroproxy_[a-z_]+)` \| (counter|gauge|histogram) \|/gm)) documented.set(row[1]!, row[2]!);
-    assert.deepEqual([...documented.keys()].sort(), [...registered.keys()].sort(), 'README list and registry differ');
+    assert.deepEqual([...documented.keys()].sort(), [...registered.keys()].sort(), 'docs list and registry differ');
     for (const [name, type] of registered) assert.equal(documented.get(name), type, `type of ${name}`);
     assert.ok(LATENCY_BUCKETS_SECONDS.length > 10);
   });
