@@ -82,8 +82,16 @@ async function compilePlugins(raw: unknown, at: KeyPath, configDir: string): Pro
   return instances;
 }
 
+/**
+ * Why an empty file is an error and not "no routes": a file caught half-written (an editor that
+ * truncates then writes, `>` redirection, a copy in progress) reads as empty, and taking it as "no
+ * routes" would silently send every request to pool `default`. Clearing the routes takes the
+ * explicit `routes: []`.
+ */
+export const EMPTY_CONFIG_REASON = 'the file is empty (no document): write `routes: []` to route everything to pool "default"';
+
 async function compile(raw: unknown, configDir: string): Promise<CompiledRoute[]> {
-  if (raw === null || raw === undefined) return [];
+  if (raw === null || raw === undefined) throw new PluginConfigError([], EMPTY_CONFIG_REASON);
   const top = object(raw, []);
   if (top['routes'] === undefined && Object.keys(top).some((k) => SEED_KEYS.includes(k))) {
     // The dispatcher seed's file, as its users wrote it.
@@ -95,8 +103,10 @@ async function compile(raw: unknown, configDir: string): Promise<CompiledRoute[]
     }
   }
   onlyKeys(top, ['routes'], []);
+  // `{}` is as likely a cut-off file as a wish for no routes: only `routes: []` says the latter.
+  if (top['routes'] === undefined) throw new PluginConfigError([], 'no `routes` key: write `routes: []` to route everything to pool "default"');
   const routes: CompiledRoute[] = [];
-  const items = top['routes'] === undefined ? [] : list(top['routes'], ['routes']);
+  const items = list(top['routes'], ['routes']);
   for (let i = 0; i < items.length; i++) {
     const at: KeyPath = ['routes', i];
     const r = object(items[i], at);
