@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { it } from 'node:test';
+import { describeUnlessMissing } from '../helpers/skip.ts';
 import { httpRequest, startWorker, useTestEnvironment } from '../helpers/index.ts';
 import { startAdminRouter } from './admin-helpers.ts';
 
@@ -30,7 +31,7 @@ const HOSTILE_META = '<img id="injected" src="x">';
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
 
-describe('dashboard in headless Chromium', { skip }, () => {
+describeUnlessMissing('dashboard in headless Chromium', skip, () => {
   const env = useTestEnvironment();
 
   it('shows the registered workers, and its charts update after traffic', async () => {

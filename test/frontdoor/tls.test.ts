@@ -9,6 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { ClientHttp2Session } from 'node:http2';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { describeUnlessMissing } from '../helpers/skip.ts';
 import { connect as tlsConnect } from 'node:tls';
 import { deterministicSha256 } from '../fixtures/deterministic-bytes.ts';
 import type { EchoReply } from '../fixtures/echo.ts';
@@ -18,7 +19,7 @@ import { closeH2, connectH2, h2Request, hasCommand, makeSelfSignedCert, runComma
 const HAS_OPENSSL = hasCommand('openssl', 'version');
 const HAS_H2LOAD = hasCommand('h2load');
 
-describe('TLS front door: ALPN h2 and http/1.1', { skip: HAS_OPENSSL ? false : 'openssl not installed (needed to make a test certificate)' }, () => {
+describeUnlessMissing('TLS front door: ALPN h2 and http/1.1', HAS_OPENSSL ? false : 'openssl not installed (needed to make a test certificate)', () => {
   const env = useTestEnvironment();
   let certs: CertFiles;
   let router: RouterProcess;

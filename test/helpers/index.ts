@@ -5,3 +5,4 @@ export * from './http.ts';
 export * from './process.ts';
 export * from './tmp.ts';
 export * from './waiting.ts';
+export * from './skip.ts';

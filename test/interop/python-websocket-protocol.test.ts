@@ -3,7 +3,8 @@
  * on a real ZeroMQ ROUTER socket with the reference codec and checks, message by message, the 101,
  * DATA with op both ways, fragmentation, windows, closing per direction, errors and drain.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { describeUnlessMissing } from '../helpers/skip.ts';
 import assert from 'node:assert/strict';
 import { type Data, type Message, type WsOp } from '../../proto/src/index.ts';
 import { Child } from './child.ts';
@@ -18,7 +19,7 @@ const REQUEST_WINDOW = 262_144; // the worker's default HELLO.window
 const closeBody = (code: number, reason = ''): Buffer => Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(reason)]);
 const closeCode = (body: Buffer): number | undefined => (body.length >= 2 ? body.readUInt16BE(0) : undefined);
 
-describe('python worker WebSocket streams against a scripted router (protocol level)', { skip: SKIP }, () => {
+describeUnlessMissing('python worker WebSocket streams against a scripted router (protocol level)', SKIP, () => {
   let router: ScriptedRouter;
   let worker: Child;
   const inbox = new Inbox();

@@ -2,7 +2,8 @@
  * Interop: WebSocket through the real router to the Python worker (examples/python-worker, written
  * from proto/SPEC.md §7.7 alone) with a real `ws` client — real processes, real ZeroMQ (ipc://).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { describeUnlessMissing } from '../helpers/skip.ts';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -39,7 +40,7 @@ async function closed(ws: WebSocket): Promise<{ code: number; reason: string }> 
   return { code, reason: reason.toString() };
 }
 
-describe('python worker WebSocket behind the real router', { skip: SKIP }, () => {
+describeUnlessMissing('python worker WebSocket behind the real router', SKIP, () => {
   let dir = '';
   let endpoint = '';
   let wsBase = '';

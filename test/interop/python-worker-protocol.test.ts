@@ -3,7 +3,8 @@
  * (using the reference codec from proto/src) and checks, message by message, what the worker does
  * with garbage, seq gaps, windows, capacity, ERROR unknown_peer and SIGTERM (SPEC §5–§8).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { describeUnlessMissing } from '../helpers/skip.ts';
 import assert from 'node:assert/strict';
 import { type Hello, type Message } from '../../proto/src/index.ts';
 import { Child } from './child.ts';
@@ -13,7 +14,7 @@ import { Inbox, WAIT_MS, isType, startScriptedRouter, type ScriptedRouter } from
 const SKIP = pythonMissing();
 const RESPONSE_WINDOW = 65_536;
 
-describe('python worker against a scripted router (protocol level)', { skip: SKIP }, () => {
+describeUnlessMissing('python worker against a scripted router (protocol level)', SKIP, () => {
   let router: ScriptedRouter;
   let worker: Child;
   const inbox = new Inbox();

@@ -4,7 +4,8 @@
  * Needs Debian's /usr/bin/python3 with python3-zmq and python3-msgpack (.ci/run installs them);
  * without them the suites are skipped with a message saying so.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { describeUnlessMissing } from '../helpers/skip.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,7 +32,7 @@ function runVectors(file: string): { status: number | null; stdout: string; stde
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-describe('python codec: every proto vector', { skip: SKIP }, () => {
+describeUnlessMissing('python codec: every proto vector', SKIP, () => {
   let dir = '';
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'zp-pyvec-'));
@@ -65,7 +66,7 @@ describe('python codec: every proto vector', { skip: SKIP }, () => {
   });
 });
 
-describe('python worker behind the real router', { skip: SKIP }, () => {
+describeUnlessMissing('python worker behind the real router', SKIP, () => {
   let dir = '';
   let endpoint = '';
   const children: Child[] = [];
@@ -189,7 +190,7 @@ describe('python worker behind the real router', { skip: SKIP }, () => {
   });
 });
 
-describe('python worker: failures end requests and give the slot back', { skip: SKIP }, () => {
+describeUnlessMissing('python worker: failures end requests and give the slot back', SKIP, () => {
   let dir = '';
   const children: Child[] = [];
   let worker: Child;
