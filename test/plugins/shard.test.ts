@@ -2,10 +2,12 @@
  * Rendezvous hashing with bounded load (the shard plugin's core), on 10,000 keys: a leaving worker
  * moves only its own keys, a joining one takes about 1/n and only from others, weights are honoured,
  * the bound caps a hot worker, and the mapping is a pure function of membership (two routers agree).
+ * The same properties are checked again through the plugin's decide(), which ranks with bounded load
+ * over the live workers' credit and in-flight counts: that is the code path requests take.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { owner, pickBounded, type Member } from '../../router/src/plugins/rendezvous.ts';
+import { owner, pickBounded, rank, type Member } from '../../router/src/plugins/rendezvous.ts';
 import { shardPlugin, shardKey, parseKeySource } from '../../router/src/plugins/shard.ts';
 import type { LiveWorker, PluginHead } from '../../router/src/plugins/types.ts';
 
@@ -105,5 +107,109 @@ describe('shard plugin', () => {
     assert.equal(shardPlugin.create({}).decide(head(), ctx), undefined);
     const ctx2 = { routerId: 'r', pool: 'default', workers: () => [live('a')] };
     assert.equal(shardPlugin.create({ key: 'header:x-none', fallback: 'any' }).decide(head(), ctx2), undefined);
+  });
+});
+
+/** A live worker record the test can load up (the router's record is mutable too; plugins only read it). */
+type MutableWorker = { -readonly [K in keyof LiveWorker]: LiveWorker[K] };
+
+describe('shard plugin: the ranking with bounded load, as decide() runs it', () => {
+  const plugin = shardPlugin.create({ key: 'header:x-key' });
+  const keyHead = (key: string): PluginHead => ({ method: 'GET', scheme: 'http', authority: 'h', path: '/', headers: ['x-key', key], remote: '10.9.9.9', requestId: 'r' });
+  const worker = (id: string, capacity = 8): MutableWorker => ({
+    workerId: id, pool: 'default', meta: {}, capacity, credit: capacity, inFlight: 0, draining: false, lost: false, available: true,
+  });
+  const pool = (ids: readonly string[], capacity = 8): MutableWorker[] => ids.map((id) => worker(id, capacity));
+  const decide = (key: string, workers: readonly MutableWorker[]): MutableWorker => {
+    const out = plugin.decide(keyHead(key), { routerId: 'r', pool: 'default', workers: () => workers });
+    assert.equal(out?.decision?.kind, 'one', `a decision for ${key}`);
+    return (out!.decision as { worker: MutableWorker }).worker;
+  };
+  /** What the dispatcher does when it sends the request: one credit taken, one stream in flight. */
+  const dispatch = (w: MutableWorker): void => {
+    w.credit--;
+    w.inFlight++;
+    w.available = w.credit > 0;
+  };
+  const ranking = (key: string, workers: readonly MutableWorker[]): string[] => rank(key, members(workers.map((w) => w.workerId))).map((m) => m.id);
+  const assignmentThroughPlugin = (workers: readonly MutableWorker[]): Map<string, string> => new Map(KEYS.map((k) => [k, decide(k, workers).workerId]));
+
+  it('on idle workers every key goes to the first of its ranking (10,000 keys, spread about evenly)', () => {
+    const workers = pool(IDS);
+    const counts = new Map<string, number>();
+    for (const k of KEYS) {
+      const chosen = decide(k, workers).workerId;
+      assert.equal(chosen, ranking(k, workers)[0], k);
+      counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
+    }
+    for (const id of IDS) assert.ok(Math.abs(counts.get(id)! - 2000) < 300, `${id}: ${counts.get(id)}`);
+  });
+
+  it('through the plugin, a leaving worker moves only its keys and a joining one takes only keys for itself', () => {
+    const before = assignmentThroughPlugin(pool(IDS));
+    const afterLeave = assignmentThroughPlugin(pool(IDS.filter((id) => id !== 'api/103/c')));
+    const afterJoin = assignmentThroughPlugin(pool([...IDS, 'api/106/f']));
+    for (const k of KEYS) {
+      if (before.get(k) !== 'api/103/c') assert.equal(afterLeave.get(k), before.get(k), `leave: ${k}`);
+      if (afterJoin.get(k) !== before.get(k)) assert.equal(afterJoin.get(k), 'api/106/f', `join: ${k}`);
+    }
+  });
+
+  it('concurrent requests with one key on idle workers all go to the same worker (seed 000 stickiness)', () => {
+    // Issue 11 item 9: with factor 1.25 on 4 idle workers the second concurrent request used to
+    // exceed ⌈1.25 × 2 / 4⌉ = 1 and move to another worker.
+    for (const key of ['10.0.0.7', 'client-a', 'client-b', 'user:42']) {
+      const workers = pool(IDS.slice(0, 4), 8);
+      const owned = ranking(key, workers)[0];
+      for (let i = 0; i < 8; i++) {
+        const chosen = decide(key, workers);
+        assert.equal(chosen.workerId, owned, `${key}: request ${i + 1} of 8 concurrent ones`);
+        dispatch(chosen);
+      }
+    }
+  });
+
+  it('under real overload the key spills along its ranking: the owner without credit, then the next one', () => {
+    const key = 'hot-client';
+    const workers = pool(IDS.slice(0, 4), 2);
+    const order = ranking(key, workers);
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const chosen = decide(key, workers);
+      seen.push(chosen.workerId);
+      dispatch(chosen);
+    }
+    assert.deepEqual(seen, [order[0], order[0], order[1], order[1], order[2], order[2]]);
+    // Everybody full: the owner is named (the request waits for it in the pool's queue).
+    for (let i = 0; i < 2; i++) dispatch(decide(key, workers));
+    assert.equal(decide(key, workers).workerId, order[0]);
+  });
+
+  it('a worker far above its share of the load (credit above its capacity) passes the key on', () => {
+    const key = 'greedy';
+    const workers = pool(IDS.slice(0, 4), 4);
+    const order = ranking(key, workers);
+    const first = workers.find((w) => w.workerId === order[0])!;
+    // It granted extra credit (CREDIT is additive) and holds 12 streams while the others hold 1:
+    // ⌈1.25 × (12 + 3 + 1) / 4⌉ = 5 < 12, so it is over its bound although it still has credit.
+    first.inFlight = 12;
+    first.credit = 4;
+    for (const w of workers) if (w !== first) dispatch(w);
+    assert.equal(decide(key, workers).workerId, order[1]);
+    first.inFlight = 3; // back under its capacity: the key comes home
+    assert.equal(decide(key, workers).workerId, order[0]);
+  });
+
+  it('a draining worker is not ranked; a worker without credit is skipped, not dropped from the ranking', () => {
+    const key = 'k-17';
+    const workers = pool(IDS.slice(0, 4));
+    const order = ranking(key, workers);
+    const byId = (id: string) => workers.find((w) => w.workerId === id)!;
+    byId(order[0]!).draining = true;
+    assert.equal(decide(key, workers).workerId, order[1]);
+    byId(order[1]!).credit = 0;
+    assert.equal(decide(key, workers).workerId, order[2]);
+    byId(order[1]!).credit = 3; // credit back: the key returns to it (draining order[0] is still out)
+    assert.equal(decide(key, workers).workerId, order[1]);
   });
 });

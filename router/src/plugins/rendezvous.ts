@@ -52,21 +52,38 @@ export function owner<M extends Member>(key: string, members: readonly M[]): M |
 }
 
 /**
- * Bounded load (Mirrokni et al.): a member may hold at most ceil(factor × (total + 1) × w / Σw)
- * requests; the key goes to the first member in its ranking under that bound.
+ * Bounded load (Mirrokni et al., "consistent hashing with bounded loads"): a member may hold at most
+ * max(⌈factor × (total + 1) × w / Σw⌉, floor(m)) requests, where total is the load of the members
+ * that can take work; the key goes to the first member in its ranking under that bound. A member
+ * whose load is Infinity is full whatever the bound (it is left out of the total, so one full
+ * member does not lift every other member's bound to Infinity).
+ *
+ * Why the floor: at low load the relative bound is below 2 — on 4 idle members with factor 1.25 the
+ * second concurrent request of one key already exceeds ⌈1.25 × 2 / 4⌉ = 1 and moves to another
+ * member, which breaks a client's stickiness (seed 000) while every member is nearly idle. The caller
+ * says how much a member may always take (the shard plugin: the worker's announced capacity).
  */
-export function pickBounded<M extends Member>(key: string, members: readonly M[], load: (m: M) => number, factor: number): M | undefined {
+export function pickBounded<M extends Member>(
+  key: string,
+  members: readonly M[],
+  load: (m: M) => number,
+  factor: number,
+  floor: (m: M) => number = () => 0,
+): M | undefined {
   if (members.length === 0) return undefined;
   let total = 0;
   let weights = 0;
   for (const m of members) {
-    total += load(m);
+    const l = load(m);
+    if (Number.isFinite(l)) total += l;
     weights += m.weight;
   }
   const ranked = rank(key, members);
   for (const m of ranked) {
-    const bound = Math.ceil((factor * (total + 1) * m.weight) / weights);
-    if (load(m) < bound) return m;
+    const l = load(m);
+    if (!Number.isFinite(l)) continue;
+    const bound = Math.max(Math.ceil((factor * (total + 1) * m.weight) / weights), floor(m));
+    if (l < bound) return m;
   }
   return ranked[0];
 }

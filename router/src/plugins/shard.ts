@@ -92,7 +92,7 @@ export function parseShardConfig(raw: unknown): ShardConfig {
   };
 }
 
-interface WorkerMember extends Member {
+export interface WorkerMember extends Member {
   readonly worker: LiveWorker;
 }
 
@@ -118,6 +118,16 @@ export function shardMembers(workers: readonly LiveWorker[], labels: readonly st
   return members;
 }
 
+/** A worker's load for bounded load: its streams in flight, Infinity (full) without credit. */
+export function shardLoad(m: WorkerMember): number {
+  return m.worker.credit > 0 ? m.worker.inFlight : Infinity;
+}
+
+/** What a worker may always hold before its keys spill: its announced capacity (HELLO). */
+export function shardFloor(m: WorkerMember): number {
+  return m.worker.capacity;
+}
+
 export function createShard(config: ShardConfig): PluginInstance {
   return {
     name: 'shard',
@@ -126,8 +136,10 @@ export function createShard(config: ShardConfig): PluginInstance {
       if (key === undefined && config.fallback === 'ip') key = head.remote;
       if (key === undefined) return undefined;
       const members = shardMembers(ctx.workers(ctx.pool), config.labels);
-      // Workers without credit count as full: bounded load moves the key to its next owner.
-      const chosen = pickBounded(key, members, (m) => (m.worker.credit > 0 ? m.worker.inFlight : Infinity), config.loadFactor);
+      // Workers without credit count as full: bounded load moves the key to its next owner. A worker
+      // under its announced capacity never counts as full (the floor), so one client's concurrent
+      // requests stay on its owner at low load (seed 000 stickiness) and spill only under real load.
+      const chosen = pickBounded(key, members, shardLoad, config.loadFactor, shardFloor);
       if (chosen === undefined) return undefined; // no worker yet: the request waits in the pool's queue
       const set: [string, string][] = [];
       if (config.handledByHeader !== null) set.push([config.handledByHeader, chosen.worker.workerId]);
