@@ -260,14 +260,58 @@ class FieldReader {
   }
 }
 
+/** Message types whose fourth header element is the stream id (SPEC §4.1). */
+const HAS_STREAM: readonly boolean[] = (() => {
+  const has: boolean[] = [];
+  for (const t of ['REQ', 'DATA', 'RES', 'WINDOW', 'RST'] as const) has[MessageCode[t]] = true;
+  return has;
+})();
+
+/** A msgpack unsigned integer at `at` (fixint, uint8/16/32): [value, next offset], or null. */
+function peekUint(b: Buffer, at: number): [number, number] | null {
+  if (at >= b.length) return null;
+  const t = b[at]!;
+  if (t <= 0x7f) return [t, at + 1];
+  if (t === 0xcc && at + 2 <= b.length) return [b[at + 1]!, at + 2];
+  if (t === 0xcd && at + 3 <= b.length) return [b.readUInt16BE(at + 1), at + 3];
+  if (t === 0xce && at + 5 <= b.length) return [b.readUInt32BE(at + 1), at + 5];
+  return null;
+}
+
+/**
+ * The type code and stream id from the start of a header the codec refuses as a whole (too large,
+ * an array over the limits): the receiver can still end that one stream at once (SPEC §8.1)
+ * instead of leaving it to its deadline. Runs on the error path only; reads at most ~20 bytes.
+ */
+export function peekStream(header: Buffer): { typeCode?: number; stream?: number } {
+  const b = header;
+  const t = b[0];
+  let at: number;
+  if (t === undefined) return {};
+  if (t >= 0x94 && t <= 0x9f) at = 1;
+  else if (t === 0xdc) at = 3;
+  else if (t === 0xdd) at = 5;
+  else return {};
+  if (b[at] !== 0xa2 || b[at + 1] !== 0x5a || b[at + 2] !== 0x50) return {};
+  const version = peekUint(b, at + 3);
+  if (version === null) return {};
+  const code = peekUint(b, version[1]);
+  if (code === null) return {};
+  const typeCode = code[0];
+  if (!HAS_STREAM[typeCode]) return { typeCode };
+  const stream = peekUint(b, code[1]);
+  if (stream === null || stream[0] === 0) return { typeCode };
+  return { typeCode, stream: stream[0] };
+}
+
 /** Decodes one (header, body) pair. Throws ProtocolError on anything malformed. */
 export function decodeMessage(header: Buffer, body: Buffer): Message {
-  if (header.length > Limits.maxHeaderBytes) throw new ProtocolError('ZP_ERR_HEADER_TOO_LARGE', `${header.length} bytes`);
+  if (header.length > Limits.maxHeaderBytes) throw new ProtocolError('ZP_ERR_HEADER_TOO_LARGE', `${header.length} bytes`, peekStream(header));
   let h: unknown;
   try {
     h = unpackHeader(header, UNPACK_LIMITS);
   } catch (err) {
-    if (err instanceof MsgpackError) throw new ProtocolError('ZP_ERR_MSGPACK', err.message);
+    if (err instanceof MsgpackError) throw new ProtocolError('ZP_ERR_MSGPACK', err.message, peekStream(header));
     throw err;
   }
   if (!Array.isArray(h) || h.length < 3) throw new ProtocolError('ZP_ERR_HEADER_SHAPE');

@@ -19,6 +19,7 @@ import type { Stream, StreamHost } from './stream.ts';
 import type { RoutingTable } from '../config/routing-table.ts';
 import type { LiveWorker } from '../plugins/types.ts';
 import { routeStream } from './attempts-route.ts';
+import { IssueCounts, type ResponseIssue } from './response-head.ts';
 
 /** Whether a worker's HELLO meta has every `select` value (bridges announce `forward`: their target URL). */
 function metaMatches(worker: WorkerRecord, select: Readonly<Record<string, string>>): boolean {
@@ -42,6 +43,8 @@ export class Dispatcher implements WorkerSink, StreamHost {
   private readonly violationLogs: PerKeyRateLimit;
   /** Streams reset because their worker broke the protocol (seq, window, bad response…). */
   protocolViolations = 0;
+  /** Refused responses and dropped parts of responses, by reason (in every violation warning). */
+  readonly responseIssues = new IssueCounts();
   /** The config's routes (--config), swapped whole on reload; null = no config: pool "default". */
   routing: RoutingTable | null = null;
   /** --retry-budget: retries beyond it get 502 (its `exhausted` counts them). */
@@ -270,12 +273,20 @@ export class Dispatcher implements WorkerSink, StreamHost {
     }
   }
 
-  protocolViolation(worker: WorkerRecord | null, details: Record<string, unknown>): void {
+  protocolViolation(worker: WorkerRecord | null, reason: ResponseIssue, details: Record<string, unknown>): void {
     this.protocolViolations++;
+    this.responseIssues.count(reason);
     const key = worker?.peer ?? '';
     if (this.violationLogs.allow(key, Date.now())) {
-      this.log.warn({ ...details, workerId: worker?.workerId, protocolViolations: this.protocolViolations }, 'stream reset: worker broke the protocol');
+      this.log.warn(
+        { ...details, reason, workerId: worker?.workerId, protocolViolations: this.protocolViolations, reasons: this.responseIssues.snapshot() },
+        'stream reset: worker broke the protocol',
+      );
     }
+  }
+
+  responseDropped(_worker: WorkerRecord | null, reason: ResponseIssue): void {
+    this.responseIssues.count(reason);
   }
 
   // ── WorkerSink ──────────────────────────────────────────────────────────────────────────────
@@ -336,7 +347,7 @@ export class Dispatcher implements WorkerSink, StreamHost {
   streamProtocolError(worker: WorkerRecord, id: number, detail: string, answerWithRst: boolean): void {
     const stream = this.streams.get(id);
     if (stream === undefined || stream.worker !== worker) return;
-    if (answerWithRst) stream.protocolError(detail);
+    if (answerWithRst) stream.protocolError(detail, 'undecodable');
     else stream.onRst({ type: 'RST', stream: id, code: 'protocol', message: detail });
   }
 

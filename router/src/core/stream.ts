@@ -10,7 +10,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EMPTY_BODY, Limits, type Data, type RstCode, type Res, type Rst, type WindowUpdate } from '../../../proto/src/index.ts';
 import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
-import { forwardResponseHeaders, hasHeader } from '../http/proxy-headers.ts';
+import { forwardResponseHeaders, withoutFraming, type ResponseFraming } from '../http/proxy-headers.ts';
+import { earlyHints, writeResponseHead, MAX_EARLY_HINTS, type ResponseIssue } from './response-head.ts';
 import { applyHeaderEdits } from '../plugins/chain.ts';
 import type { HeaderEdit } from '../plugins/types.ts';
 import { ROUTER_TO_WORKER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
@@ -34,8 +35,10 @@ export interface StreamHost {
   dequeue(stream: Stream): void;
   /** The stream is over: the client has its answer, or is gone. */
   finished(stream: Stream): void;
-  /** A worker broke the protocol on a stream: counted always, logged at most once per interval. */
-  protocolViolation(worker: WorkerRecord | null, details: Record<string, unknown>): void;
+  /** A worker broke the protocol on a stream: counted by `reason` always, logged at most once per interval. */
+  protocolViolation(worker: WorkerRecord | null, reason: ResponseIssue, details: Record<string, unknown>): void;
+  /** Part of a response the router dropped without resetting the stream (e.g. a 100 Continue): counted. */
+  responseDropped(worker: WorkerRecord | null, reason: ResponseIssue): void;
 }
 
 export interface RequestHead {
@@ -111,6 +114,16 @@ export class Stream {
   private blocked = 0;
   private waitingDrain = false;
   protected responseHeadReceived = false;
+  // Response framing: the router frames every response itself (SPEC §7.3 "Framing").
+  /** Body bytes the declared Content-Length still allows; -1 = no length given (chunked / until FIN). */
+  private bodyLeft = -1;
+  /** A bodiless-so-far head held until its first body bytes or the end of this turn (holdHead). */
+  private heldStatus = 0;
+  private heldHeaders: string[] | null = null;
+  /** 1xx responses the worker sent on this attempt. */
+  private informational = 0;
+  /** Filled by forwardResponseHeaders (one object per stream, not per response). */
+  private readonly framing: ResponseFraming = { contentLength: -1 };
 
   // Request body.
   private bodyDone: boolean;
@@ -173,6 +186,9 @@ export class Stream {
     this.ungranted = 0;
     this.blocked = 0;
     this.responseHeadReceived = false;
+    this.bodyLeft = -1;
+    this.heldHeaders = null;
+    this.informational = 0;
     if (this.attempts > 1 && this.replay !== null) {
       this.pending = this.replay.slice();
       this.pendingBytes = this.replayBytes;
@@ -271,33 +287,126 @@ export class Stream {
 
   onRes(m: Res): void {
     if (!this.inSequence(m.seq)) return;
-    if (this.responseHeadReceived) return this.protocolError('second RES');
+    if (this.responseHeadReceived) return this.protocolError('second RES', 'second_res');
+    if (m.status < 200) return this.onInformational(m);
     this.responseHeadReceived = true;
-    if (m.status < 200) return this.protocolError(`status ${m.status} is not relayed`);
+    if (m.status > 599) return this.protocolError(`status ${m.status} is not relayed`, 'bad_status');
     if (!this.consume(m.body.length)) return;
+    let headers: string[];
     try {
-      let headers = forwardResponseHeaders(m.headers, this.head.requestId);
-      if (this.responseEdits !== null) headers = applyHeaderEdits(headers, this.responseEdits);
-      // A whole response in one RES has a known length: say so, as nginx would, instead of chunking.
-      if (m.fin && this.head.method !== 'HEAD' && m.status !== 204 && m.status !== 304 && !hasHeader(headers, 'content-length')) {
-        headers.push('content-length', String(m.body.length));
-      }
-      this.res.writeHead(m.status, headers);
+      headers = forwardResponseHeaders(m.headers, this.head.requestId, this.framing);
     } catch (err) {
-      return this.protocolError(`invalid response head: ${(err as Error).message}`);
+      return this.protocolError(`invalid response head: ${(err as Error).message}`, 'bad_head');
     }
-    this.responseStarted = true;
-    if (m.fin) this.complete(m.body); // head and body leave in one write
-    else if (m.body.length > 0) this.writeBody(m.body);
-    else this.res.flushHeaders(); // the client sees the head before the body
+    if (this.responseEdits !== null) headers = withoutFraming(applyHeaderEdits(headers, this.responseEdits));
+    const status = m.status;
+    const declared = this.framing.contentLength;
+    if (this.head.method === 'HEAD' || status === 204 || status === 304) {
+      // No body whatever the worker sends (RFC 9110 §6.4.1); a 204 has no Content-Length either
+      // (§8.6). HEAD and 304 keep the worker's length: it describes the representation.
+      if (declared >= 0 && status !== 204) headers.push('content-length', String(declared));
+      if (!this.startResponse(status, headers)) return;
+      if (m.fin) return this.complete(EMPTY_BODY);
+      // The client has its whole answer now; whatever body the worker meant to send is not wanted.
+      this.res.end();
+      this.resetWorker('cancel', 'this response carries no body');
+      this.finish();
+      return;
+    }
+    const n = m.body.length;
+    if (declared >= 0) {
+      if (n > declared || (m.fin && n !== declared)) {
+        return this.protocolError(`content-length ${declared} but ${n}${m.fin ? '' : ' or more'} body bytes`, 'length_mismatch');
+      }
+      headers.push('content-length', String(declared));
+      this.bodyLeft = declared - n;
+    } else if (m.fin) {
+      // A whole response in one RES has a known length: say so, as nginx would, instead of chunking.
+      headers.push('content-length', String(n));
+    }
+    if (m.fin) {
+      if (this.startResponse(status, headers)) this.complete(m.body); // head and body leave in one write
+    } else if (n > 0) {
+      if (this.startResponse(status, headers)) this.writeBody(m.body);
+    } else {
+      this.holdHead(status, headers);
+    }
+  }
+
+  /**
+   * A 1xx from the worker (SPEC §4.1): 103 Early Hints is relayed (its Link fields only, at most
+   * MAX_EARLY_HINTS, to HTTP/1.1 and HTTP/2 clients); 100, 102 and other 1xx are dropped and
+   * counted; 101 accepts a WebSocket only (WebSocketStream), anywhere else it is a protocol error.
+   */
+  private onInformational(m: Res): void {
+    if (m.status === 101) return this.protocolError('status 101 on a stream that is not a WebSocket', 'bad_status');
+    if (m.fin || m.body.length > 0) return this.protocolError(`status ${m.status} with a body or fin`, 'bad_status');
+    const req = this.req;
+    if (m.status !== 103 || ++this.informational > MAX_EARLY_HINTS || (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) {
+      this.host.responseDropped(this.worker, 'informational_dropped');
+      return;
+    }
+    const link = earlyHints(m.headers);
+    if (link === null) {
+      this.host.responseDropped(this.worker, 'informational_dropped');
+      return;
+    }
+    try {
+      this.res.writeEarlyHints({ link });
+    } catch {
+      this.host.responseDropped(this.worker, 'informational_dropped');
+    }
   }
 
   onData(m: Data): void {
     if (!this.inSequence(m.seq)) return;
-    if (!this.responseHeadReceived) return this.protocolError('DATA before RES');
-    if (!this.consume(m.body.length)) return;
+    if (!this.responseHeadReceived) return this.protocolError('DATA before RES', 'data_before_res');
+    // SPEC §7.7: `op` belongs to WebSocket streams only.
+    if (m.op !== undefined) return this.protocolError(`DATA with WebSocket op "${m.op}" on an HTTP stream`, 'ws_op_on_http');
+    const n = m.body.length;
+    if (!this.consume(n)) return;
+    const left = this.bodyLeft;
+    if (left >= 0) {
+      // One compare per DATA: never more bytes than declared, never an end before them.
+      if (n > left) return this.protocolError(`body longer than its content-length (${n - left} bytes over)`, 'length_mismatch');
+      if (m.fin && n < left) return this.protocolError(`body ended ${left - n} bytes short of its content-length`, 'length_mismatch');
+      this.bodyLeft = left - n;
+    }
+    if (this.heldHeaders !== null && !this.releaseHead()) return;
     if (m.fin) this.complete(m.body);
-    else if (m.body.length > 0) this.writeBody(m.body);
+    else if (n > 0) this.writeBody(m.body);
+  }
+
+  /** Hands the head to node; false (and the stream failed with 502) when node refuses it. */
+  private startResponse(status: number, headers: string[]): boolean {
+    try {
+      writeResponseHead(this.res, this.req.httpVersionMajor === 2, status, headers);
+    } catch (err) {
+      this.protocolError(`invalid response head: ${(err as Error).message}`, 'bad_head');
+      return false;
+    }
+    this.responseStarted = true;
+    return true;
+  }
+
+  /**
+   * A head without body bytes waits until the end of this turn: DATA in the same batch then leaves
+   * with it in one write, and an RST in the same batch still becomes a 502 — "response started"
+   * (SPEC §7.6) means a byte was handed to the client connection, not that a RES arrived.
+   */
+  private holdHead(status: number, headers: string[]): void {
+    this.heldStatus = status;
+    this.heldHeaders = headers;
+    queueMicrotask(() => {
+      if (this.heldHeaders === null || this.state !== 'active') return;
+      if (this.releaseHead()) this.res.flushHeaders(); // the client sees the head before the body
+    });
+  }
+
+  private releaseHead(): boolean {
+    const headers = this.heldHeaders!;
+    this.heldHeaders = null;
+    return this.startResponse(this.heldStatus, headers);
   }
 
   onWindow(m: WindowUpdate): void {
@@ -309,6 +418,7 @@ export class Stream {
 
   onRst(m: Rst): void {
     this.host.release(this); // the worker already closed its side: no RST back
+    this.heldHeaders = null; // a held head never reached the client: the answer is an error status
     if (m.code === 'refused') this.host.refused(this);
     // The worker gave up at the deadline we told it (timeoutMs), maybe a sweep tick before us.
     else if (m.code === 'timeout') this.timeout();
@@ -317,12 +427,14 @@ export class Stream {
   }
 
   /** A message for this stream could not be decoded, or broke the protocol. */
-  protocolError(detail: string): void {
-    this.streamError('protocol', detail);
+  protocolError(detail: string, reason: ResponseIssue = 'protocol'): void {
+    this.streamError('protocol', detail, reason);
   }
 
-  protected streamError(code: RstCode, detail: string): void {
-    this.host.protocolViolation(this.worker, { requestId: this.head.requestId, stream: this.id, code, detail });
+  /** Ends the attempt for the worker's fault: RST to it, 502 if nothing reached the client, else a cut. */
+  protected streamError(code: RstCode, detail: string, reason: ResponseIssue = code === 'flow_control' ? 'flow_control' : 'protocol'): void {
+    this.host.protocolViolation(this.worker, reason, { requestId: this.head.requestId, stream: this.id, code, detail });
+    this.heldHeaders = null;
     this.resetWorker(code, detail);
     if (!this.responseStarted) this.fail('ZP_ERR_BAD_RESPONSE');
     else this.abort();
@@ -330,7 +442,7 @@ export class Stream {
 
   protected inSequence(seq: number): boolean {
     if (seq !== this.recvSeq) {
-      this.protocolError(`seq ${seq}, expected ${this.recvSeq}`);
+      this.protocolError(`seq ${seq}, expected ${this.recvSeq}`, 'seq');
       return false;
     }
     this.recvSeq = (this.recvSeq + 1) >>> 0;
@@ -441,7 +553,7 @@ export class Stream {
     if (!this.bodyDone && this.req.httpVersionMajor === 1) headers.push('connection', 'close');
     this.responseStarted = true;
     try {
-      this.res.writeHead(status, headers);
+      writeResponseHead(this.res, this.req.httpVersionMajor === 2, status, headers);
       this.bytesOut += body.length;
       this.res.end(body);
     } catch {
@@ -480,6 +592,7 @@ export class Stream {
 
   protected finish(): void {
     this.state = 'done';
+    this.heldHeaders = null;
     if (this.paused) {
       this.paused = false;
       this.req.resume(); // discard the rest of the body
