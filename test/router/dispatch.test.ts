@@ -21,11 +21,15 @@ test('credit is respected: with capacity 1 the second request waits until CREDIT
   const first = request(harness.url('/1'));
   const req1 = await w.next('REQ');
   const second = request(harness.url('/2'));
-  // The second request must not reach the worker while it has no credit: finish the first,
-  // and the second REQ must still wait for CREDIT.
+  // The router has the second request and holds it in its queue (were the credit off by one, it
+  // would have sent it instead and never queued it): only now does "no REQ" mean anything.
+  await harness.waitQueued(1);
+  assert.equal(w.take('REQ').length, 0, 'no REQ without credit');
+  // Finishing the first request gives no credit back by itself: the second REQ still waits for CREDIT.
   await w.send({ type: 'RES', stream: req1.stream, seq: 0, status: 200, headers: [], fin: true, body: Buffer.from('one') });
   const res1 = await first;
   assert.equal(await res1.body.text(), 'one');
+  assert.equal(await harness.queued(), 1, 'still queued after the first response');
   assert.equal(w.take('REQ').length, 0, 'no REQ without credit');
   await w.send({ type: 'CREDIT', credit: 1 });
   const req2 = await w.next('REQ');
