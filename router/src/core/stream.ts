@@ -19,6 +19,9 @@ import type { Transport } from '../transport/socket.ts';
 import type { WorkerRecord } from '../workers/worker.ts';
 import type { Logger } from 'pino';
 
+/** The reason an HTTP/2 response is destroyed with (one object: only its presence matters). */
+const ABORTED = new Error('response aborted: the worker broke off or broke the response framing');
+
 /** Methods that may be sent again after a worker was lost having seen them (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -567,7 +570,11 @@ export class Stream {
     if (this.state === 'done') return;
     this.resetWorker('cancel', 'aborted');
     if (this.state === 'queued') this.host.dequeue(this);
-    this.res.destroy();
+    // HTTP/1: the connection closes, so it is never reused for the next answer. HTTP/2: with an
+    // error the stream is reset with INTERNAL_ERROR (without one node sends NO_ERROR, which a
+    // client may take for a clean end).
+    if (this.req.httpVersionMajor === 2) this.res.destroy(ABORTED);
+    else this.res.destroy();
     this.finish();
   }
 
