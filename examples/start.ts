@@ -1,13 +1,14 @@
 /**
  * `npm start`: one command that runs a router and the two example workers as child processes,
- * prints where to point curl, and stops them all on Ctrl-C / SIGTERM (no orphans).
+ * prints where to point curl, restarts a worker that dies (kill -9 one to watch its requests move),
+ * and stops them all on Ctrl-C / SIGTERM / SIGHUP or when npm (its parent) goes away (no orphans).
  *
  * Defaults: HTTP on 0.0.0.0:8080, workers' endpoint tcp://127.0.0.1:5555. Override with
  * ZEROPROXY_HTTP ("[host:]port") and ZEROPROXY_BIND (a ZeroMQ endpoint).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Supervisor } from './supervisor.ts';
+import { describeExit, Supervisor } from './supervisor.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HTTP = process.env['ZEROPROXY_HTTP'] ?? '8080';
@@ -20,26 +21,43 @@ async function stopAndExit(supervisor: Supervisor, code: number): Promise<never>
 }
 
 async function main(): Promise<void> {
-  const supervisor: Supervisor = new Supervisor({ cwd: ROOT, stopGraceMs: 10_000, startTimeoutMs: 30_000 }, (child, code) => {
-    console.error(`[start] ${child.name} exited unexpectedly (code ${code}); stopping the rest`);
-    void stopAndExit(supervisor, 1);
-  });
+  const supervisor: Supervisor = new Supervisor(
+    { cwd: ROOT, stopGraceMs: 10_000, startTimeoutMs: 30_000, restartDelayMs: 1000, maxRestarts: 20 },
+    {
+      fatalExit(child, status) {
+        console.error(`[start] ${child.spec.name} exited unexpectedly (${describeExit(status)}); stopping the rest`);
+        void stopAndExit(supervisor, 1);
+      },
+      notice: (message) => console.error(`[start] ${message}`),
+      restarted(child) {
+        console.error(`[start] ${child.spec.name} is back (pid ${child.proc.pid})`);
+        console.log(JSON.stringify({ msg: 'demo worker restarted', name: child.spec.name, pid: child.proc.pid, pids: supervisor.pids }));
+      },
+    },
+  );
   process.once('SIGINT', () => void stopAndExit(supervisor, 0));
   process.once('SIGTERM', () => void stopAndExit(supervisor, 0));
+  process.once('SIGHUP', () => void stopAndExit(supervisor, 0));
+  supervisor.onParentExit(() => {
+    console.error('[start] the parent process (npm) is gone; stopping everything');
+    void stopAndExit(supervisor, 0);
+  });
 
   try {
-    const router = supervisor.start('router', [path.join(ROOT, 'bin', 'zeroproxy.js'), 'router', '--http', HTTP, '--bind', BIND]);
-    const listening = await supervisor.waitForLine(router, (l) => l['msg'] === 'router listening');
+    const { line: listening } = await supervisor.start({
+      name: 'router',
+      args: [path.join(ROOT, 'bin', 'zeroproxy.js'), 'router', '--http', HTTP, '--bind', BIND],
+      ready: (l) => l['msg'] === 'router listening',
+      restart: false,
+    });
     const httpUrl = String(listening['http']).replace('0.0.0.0', '127.0.0.1');
     const connect = String(listening['bind']);
 
-    const workerEnv = { ZEROPROXY_CONNECT: connect };
+    const env = { ZEROPROXY_CONNECT: connect };
     const tsx = ['--import', 'tsx'];
-    const echo = supervisor.start('echo-worker', [...tsx, path.join(ROOT, 'examples', 'echo-worker.ts')], workerEnv);
-    const sse = supervisor.start('sse-worker', [...tsx, path.join(ROOT, 'examples', 'sse-worker.ts')], workerEnv);
     await Promise.all([
-      supervisor.waitForLine(echo, (l) => l['msg'] === 'echo worker ready'),
-      supervisor.waitForLine(sse, (l) => l['msg'] === 'sse worker ready'),
+      supervisor.start({ name: 'echo-worker', args: [...tsx, path.join(ROOT, 'examples', 'echo-worker.ts')], env, ready: (l) => l['msg'] === 'echo worker ready', restart: true }),
+      supervisor.start({ name: 'sse-worker', args: [...tsx, path.join(ROOT, 'examples', 'sse-worker.ts')], env, ready: (l) => l['msg'] === 'sse worker ready', restart: true }),
     ]);
 
     console.log(
@@ -54,12 +72,12 @@ async function main(): Promise<void> {
         'More workers join live, e.g.:',
         `  ZEROPROXY_CONNECT=${connect} node --import tsx examples/echo-worker.ts`,
         '',
-        'Ctrl-C stops everything.',
+        'Kill a worker (kill -9) and the demo restarts it; Ctrl-C stops everything.',
         '',
       ].join('\n'),
     );
     // Machine-readable too, for tests and scripts: where it listens and which processes it owns.
-    console.log(JSON.stringify({ msg: 'demo ready', http: httpUrl, bind: connect, pids: supervisor.pids }));
+    console.log(JSON.stringify({ msg: 'demo ready', http: httpUrl, bind: connect, pids: supervisor.pids, supervisor: process.pid }));
   } catch (err) {
     console.error(`[start] ${(err as Error).message}`);
     await stopAndExit(supervisor, 1);

@@ -181,7 +181,12 @@ export class ProcessGroup {
 
   /** Spawns `node <args…>` with the repository as cwd. */
   spawnNode(name: string, args: string[], options: SpawnOptions = {}): ManagedProcess {
-    const child = spawn(process.execPath, args, {
+    return this.spawnProgram(name, process.execPath, args, options);
+  }
+
+  /** Spawns any program found on PATH (e.g. `npm start`, as a user types it). */
+  spawnProgram(name: string, program: string, args: string[], options: SpawnOptions = {}): ManagedProcess {
+    const child = spawn(program, args, {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
