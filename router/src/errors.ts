@@ -15,6 +15,9 @@ export const RouterErrors = {
   ZP_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body exceeds the size limit' },
   ZP_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'request header fields too large' },
   ZP_ERR_BAD_REQUEST: { status: 400, message: 'malformed request' },
+  ZP_ERR_BAD_TARGET: { status: 400, message: 'invalid request target (absolute-form with userinfo, a path climbing above "/", or not origin-form)' },
+  ZP_ERR_BAD_HOST: { status: 400, message: 'missing, repeated or invalid Host' },
+  ZP_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'CONNECT is not served: the router is a reverse proxy, not a tunnel' },
   ZP_ERR_NO_TERMINAL_RESPONSE: { status: 502, message: 'no attempt of a fanout/failover/hedge route gave a terminal response' },
   ZP_ERR_REJECTED: { status: 403, message: 'a routing plugin refused the request (the status is the plugin\'s)' },
 } as const;

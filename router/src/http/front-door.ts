@@ -5,7 +5,7 @@
  * Bodies are never parsed or buffered here: the stream reads the raw request chunk by chunk and
  * writes the response raw (a stream object per reply measured ~2× slower).
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Dispatcher } from '../core/dispatcher.ts';
@@ -13,6 +13,7 @@ import { Stream } from '../core/stream.ts';
 import type { ResolvedRouterOptions } from '../options.ts';
 import { createAccessLog } from './access-log.ts';
 import { requestHead } from './proxy-headers.ts';
+import { refuseOnSocket } from './refusals.ts';
 import { createFrontServer, type FrontRequest, type FrontResponse, type FrontServer } from './server-factory.ts';
 import { WebSocketHub } from '../websocket/hub.ts';
 import { createUpgradeListener } from '../websocket/upgrade-listener.ts';
@@ -65,6 +66,10 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
     // relays both the same way.
     const stream = new Stream(dispatcher, req as IncomingMessage, res as ServerResponse, head, hasBody(req), Date.now());
     if (accessLog !== null) accessLog({ req, res }, stream, remote);
+    if (head.problem !== null) {
+      stream.fail(head.problem); // bad request target or Host: 400 (README "Request target and Host")
+      return;
+    }
     if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > options.maxHeaderSize) {
       stream.fail('ZP_ERR_HEADERS_TOO_LARGE');
       return;
@@ -89,7 +94,13 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
       );
       // HTTP/1.1 `Upgrade`: WebSocket to the hub, any other token served as plain HTTP/1.1.
       const served = front;
-      served.server.on('upgrade', createUpgradeListener(websockets, served.scheme, (socket) => served.serveHttp1(socket)));
+      const upgrade = createUpgradeListener(websockets, served.scheme, (socket) => served.serveHttp1(socket));
+      // The same target/Host rules as every request, before the hub or the parser sees it again.
+      served.server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
+        const problem = requestHead(req, '', served.scheme).problem;
+        if (problem !== null) refuseOnSocket(socket, problem);
+        else upgrade(req, socket, early);
+      });
       // fastify only listens on it, asks its address and closes it: net.Server API both kinds have.
       return front.server as Server;
     },

@@ -28,6 +28,30 @@ export function classifyFirstBytes(bytes: Buffer): SniffedProtocol | null {
  * too), before deciding is destroyed and `decided` is never called.
  */
 export function sniffProtocol(socket: Socket, timeoutMs: number, decided: (protocol: SniffedProtocol) => void): void {
+  sniff(socket, timeoutMs, classifyFirstBytes, decided);
+}
+
+/** TLS record type 22 (handshake): the first byte of every TLS ClientHello (RFC 8446 §5.1). */
+const TLS_HANDSHAKE = 0x16;
+
+export type SniffedTransport = 'tls' | 'plain';
+
+/** 'tls' when the connection opens with a TLS handshake record, 'plain' otherwise (e.g. "GET "). */
+export function classifyTlsFirstByte(bytes: Buffer): SniffedTransport | null {
+  if (bytes.length === 0) return null;
+  return bytes[0] === TLS_HANDSHAKE ? 'tls' : 'plain';
+}
+
+/**
+ * On the TLS port: tells a TLS ClientHello from plain HTTP by the first byte, so plain HTTP can get
+ * nginx's 400 "The plain HTTP request was sent to HTTPS port" instead of a TLS alert or a silent
+ * close. Same rules as sniffProtocol (bytes put back, silent or closed connections destroyed).
+ */
+export function sniffTls(socket: Socket, timeoutMs: number, decided: (transport: SniffedTransport) => void): void {
+  sniff(socket, timeoutMs, classifyTlsFirstByte, decided);
+}
+
+function sniff<T>(socket: Socket, timeoutMs: number, classify: (bytes: Buffer) => T | null, decided: (result: T) => void): void {
   let seen: Buffer | null = null;
   const onTimeout = (): void => {
     socket.destroy();
@@ -37,8 +61,8 @@ export function sniffProtocol(socket: Socket, timeoutMs: number, decided: (proto
       seen = seen === null ? chunk : Buffer.concat([seen, chunk]);
     }
     if (seen === null) return; // nothing yet, or the end of the stream ('end' follows)
-    const protocol = classifyFirstBytes(seen);
-    if (protocol === null) return; // "P", "PR" or "PRI": wait for the next bytes
+    const protocol = classify(seen);
+    if (protocol === null) return; // e.g. "P", "PR" or "PRI": wait for the next bytes
     socket.off('readable', onReadable);
     socket.off('error', onError);
     socket.off('end', onEnd);

@@ -10,6 +10,8 @@ import { nanoid } from 'nanoid';
 import { forwardedElement } from './forwarded.ts';
 import { appendTraceContext } from './trace-context.ts';
 import type { RequestHead } from '../core/stream.ts';
+import type { RouterErrorCode } from '../errors.ts';
+import { isValidAuthority, parseRequestTarget } from './request-target.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -64,16 +66,19 @@ export interface ForwardedRequestHead {
   headers: string[];
   authority: string;
   requestId: string;
+  /** How many Host fields the request carried (HTTP/1.1 needs exactly one, RFC 9112 §3.2). */
+  hostFields: number;
 }
 
 /**
  * Builds the worker's header list from node's flat rawHeaders (names in any case; HTTP/2
  * pseudo-headers first). `remote` is the client's address; `scheme` the scheme the client used.
  */
-export function forwardRequestHeaders(rawHeaders: readonly string[], remote: string, scheme: string): ForwardedRequestHead {
+export function forwardRequestHeaders(rawHeaders: readonly string[], remote: string, scheme: string, targetAuthority: string | null = null): ForwardedRequestHead {
   const named = connectionNamed(rawHeaders, false);
   const headers: string[] = [];
   let host = '';
+  let hostFields = 0;
   let authority = '';
   let forwardedFor = '';
   let forwarded = '';
@@ -93,7 +98,7 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], remote: str
     if (SET_BY_ROUTER.has(name)) {
       switch (name) {
         case 'host':
-          if (host === '') host = value;
+          if (hostFields++ === 0) host = value;
           break;
         case 'x-forwarded-for':
           forwardedFor = forwardedFor === '' ? value : `${forwardedFor}, ${value}`;
@@ -121,6 +126,8 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], remote: str
   }
   // HTTP/2: :authority is the authority (RFC 9113 §8.3.1); the worker still gets a Host field.
   if (authority !== '') host = authority;
+  // HTTP/1.1 absolute-form: the target's authority is the Host (RFC 9112 §3.2.2).
+  if (targetAuthority !== null) host = targetAuthority;
   if (host !== '') headers.push('host', host);
   if (cookie !== '') headers.push('cookie', cookie);
   const requestId = isValidRequestId(incomingId) ? incomingId : nanoid();
@@ -131,29 +138,57 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], remote: str
   headers.push('forwarded', forwarded === '' ? element : `${forwarded}, ${element}`);
   headers.push('x-request-id', requestId);
   if (traceparent !== undefined) appendTraceContext(headers, traceparent, traceparents, tracestate);
-  return { headers, authority: host, requestId };
+  return { headers, authority: host, requestId, hostFields };
+}
+
+/** A REQ head, and why the front door must refuse the request instead (null: forward it). */
+export interface FrontRequestHead extends RequestHead {
+  problem: RouterErrorCode | null;
+}
+
+/** What requestHead reads from node's HTTP/1.1 or HTTP/2 request. */
+export interface ClientRequestLike {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly rawHeaders: readonly string[];
+  /** "1.1", "1.0", "2.0"; absent = treated as HTTP/1.1. */
+  readonly httpVersion?: string | undefined;
+}
+
+/**
+ * Why a request's Host is refused, or null. HTTP/1.1: exactly one Host field (RFC 9112 §3.2: a
+ * server MUST answer 400 to none, several, or an invalid value); HTTP/1.0 may omit it. Any version:
+ * the authority the router forwards (Host, :authority or the absolute-form's) must be valid.
+ */
+function hostProblem(forwarded: ForwardedRequestHead, httpVersion: string, absoluteForm: boolean): RouterErrorCode | null {
+  if (httpVersion === '1.1' && (forwarded.hostFields !== 1 && !(absoluteForm && forwarded.hostFields === 0))) return 'ZP_ERR_BAD_HOST';
+  if (forwarded.hostFields > 1) return 'ZP_ERR_BAD_HOST';
+  // An http(s) URI always has an authority: an empty Host is invalid too (HTTP/2 may omit both fields).
+  if (forwarded.authority === '' ? httpVersion === '1.1' : !isValidAuthority(forwarded.authority)) return 'ZP_ERR_BAD_HOST';
+  return null;
 }
 
 /**
  * The head of a REQ for a client request: method, path, the forwarded headers (above) and its ids.
- * `scheme` is what the worker sees (`http`, `https`, or `ws`/`wss` for a WebSocket); `proxyScheme`
- * is what X-Forwarded-Proto / Forwarded say (the HTTP scheme, as nginx's $scheme).
+ * The path is the normalised origin-form target (request-target.ts): what routes match and what
+ * the worker gets. `problem` says when the request must be answered 400 instead (bad target or
+ * Host). `scheme` is what the worker sees (`http`, `https`, or `ws`/`wss` for a WebSocket);
+ * `proxyScheme` is what X-Forwarded-Proto / Forwarded say (the HTTP scheme, as nginx's $scheme).
  */
-export function requestHead(
-  req: { readonly method?: string | undefined; readonly url?: string | undefined; readonly rawHeaders: readonly string[] },
-  remote: string,
-  scheme: string,
-  proxyScheme: string = scheme,
-): RequestHead {
-  const forwarded = forwardRequestHeaders(req.rawHeaders, remote, proxyScheme);
+export function requestHead(req: ClientRequestLike, remote: string, scheme: string, proxyScheme: string = scheme): FrontRequestHead {
+  const method = req.method ?? 'GET';
+  const httpVersion = req.httpVersion ?? '1.1';
+  const target = parseRequestTarget(req.url ?? '/', method, httpVersion !== '2.0');
+  const forwarded = forwardRequestHeaders(req.rawHeaders, remote, proxyScheme, target.authority);
   return {
-    method: req.method ?? 'GET',
+    method,
     scheme,
     authority: forwarded.authority,
-    path: req.url ?? '/',
+    path: target.path,
     headers: forwarded.headers,
     remote,
     requestId: forwarded.requestId,
+    problem: target.problem ?? hostProblem(forwarded, httpVersion, target.authority !== null),
   };
 }
 

@@ -18,11 +18,11 @@ import {
   type Http2SecureServer,
   type Http2ServerRequest,
   type Http2ServerResponse,
-  type Http2Session,
-  type ServerHttp2Session,
 } from 'node:http2';
 import type { Socket } from 'node:net';
-import { sniffProtocol } from './protocol-sniffer.ts';
+import { SessionSet } from './h2-sessions.ts';
+import { sniffProtocol, sniffTls } from './protocol-sniffer.ts';
+import { refuseConnect, refusePlainHttp } from './refusals.ts';
 import { ROUTER_DEFAULTS } from '../options.ts';
 
 export type FrontRequest = IncomingMessage | Http2ServerRequest;
@@ -35,7 +35,10 @@ export interface FrontServerConfig {
   /** PEM certificate chain and private key file paths: both for TLS, neither for cleartext. */
   tlsCert?: string;
   tlsKey?: string;
-  /** Slowloris bound (HTTP/1.1): the request head must arrive within this (ms) → 408. */
+  /**
+   * Slowloris bound: HTTP/1.1, the request head must arrive within this (ms) → 408; HTTP/2, the
+   * preface and every request's header block (h2-sessions.ts) → the session is closed.
+   */
   headerTimeoutMs?: number;
   /** The whole request, head and body, must arrive within this (ms) → 408; 0 = none. */
   bodyTimeoutMs?: number;
@@ -76,18 +79,22 @@ export interface FrontServer {
   serveHttp1(socket: Socket): void;
 }
 
-/** HTTP/2 sessions idle this long are closed (GOAWAY), like an HTTP/1.1 keep-alive timeout. */
-const H2_IDLE_TIMEOUT_MS = 72_000;
 /** HTTP/1.1 keep-alive timeout (node's default for http.Server). */
 const H1_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 /**
- * h2 settings. The header-list size announced is generous on purpose: node resets a stream above
- * it (ENHANCE_YOUR_CALM), while the front door answers a clear 431 above --max-header-size.
+ * h2 settings. The header-list size announced (SETTINGS_MAX_HEADER_LIST_SIZE) is 8× --max-header-size
+ * (128 KiB by default) on purpose: a list above --max-header-size and below that ceiling reaches
+ * the front door, which answers 431 as HTTP/1.1 does; above the ceiling node resets the stream
+ * with ENHANCE_YOUR_CALM (RFC 9113 §10.5.1) without buffering more. node's maxSessionMemory
+ * (10 MB) bounds what one session's heads may hold together.
  */
-function h2Settings(config: FrontServerConfig): { maxHeaderListSize: number; maxConcurrentStreams: number } {
-  return { maxHeaderListSize: Math.max(H2_MIN_HEADER_LIST, 2 * config.maxHeaderSize), maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS };
+export function h2Settings(config: FrontServerConfig): { maxHeaderListSize: number; maxConcurrentStreams: number } {
+  return { maxHeaderListSize: Math.max(H2_MIN_HEADER_LIST, H2_HEADER_LIST_FACTOR * config.maxHeaderSize), maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS };
 }
+
+/** How far above --max-header-size an h2 header list is still read, to answer it 431. */
+const H2_HEADER_LIST_FACTOR = 8;
 
 /**
  * Streams one client may have open at once on a session (node's default is unbounded); nginx's
@@ -98,27 +105,6 @@ const H2_MAX_CONCURRENT_STREAMS = 128;
 /** HTTP/2's own default header-list allowance in nghttp2 (64 KiB). */
 const H2_MIN_HEADER_LIST = 65_536;
 
-/** Keeps the open HTTP/2 sessions of a server, to send GOAWAY on shutdown and destroy leftovers. */
-class SessionSet {
-  private readonly sessions = new Set<Http2Session>();
-
-  track(session: ServerHttp2Session): void {
-    this.sessions.add(session);
-    session.once('close', () => this.sessions.delete(session));
-    // A session error (protocol error, reset connection) ends that session only; node closes it.
-    session.on('error', () => undefined);
-    session.setTimeout(H2_IDLE_TIMEOUT_MS, () => session.close());
-  }
-
-  goaway(): void {
-    for (const session of this.sessions) session.close(); // in-flight streams still finish
-  }
-
-  destroyAll(): void {
-    for (const session of this.sessions) session.destroy();
-  }
-}
-
 function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
@@ -128,7 +114,7 @@ function readPem(path: string, what: string): Buffer {
 }
 
 function createCleartext(config: FrontServerConfig, listener: RequestListener): FrontServer {
-  const sessions = new SessionSet();
+  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout });
   const h1 = createServer(
     {
       maxHeaderSize: config.maxHeaderSize,
@@ -140,6 +126,9 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
   );
   const h2c = createH2cServer({ settings: h2Settings(config) }, listener);
   h2c.on('session', (session) => sessions.track(session));
+  // CONNECT (HTTP/1.1 and HTTP/2): 405 with a body, not node's silent close / empty 405.
+  h1.on('connect', refuseConnect);
+  h2c.on('connect', refuseConnect);
 
   // node:http serves a connection from its 'connection' listener (documented: emitting
   // 'connection' injects one). Take that listener out and call it after the sniff decided h1.
@@ -180,7 +169,7 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
 function createTls(config: FrontServerConfig, listener: RequestListener): FrontServer {
   const cert = readPem(config.tlsCert!, 'certificate');
   const key = readPem(config.tlsKey!, 'key');
-  const sessions = new SessionSet();
+  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout });
   let server: Http2SecureServer;
   try {
     server = createSecureServer({ cert, key, allowHTTP1: true, settings: h2Settings(config) }, listener);
@@ -194,6 +183,18 @@ function createTls(config: FrontServerConfig, listener: RequestListener): FrontS
   Object.assign(h1Settings, slowClientTimeouts(config));
   h1Settings.keepAliveTimeout = H1_KEEP_ALIVE_TIMEOUT_MS;
   server.on('session', (session) => sessions.track(session));
+  server.on('connect', refuseConnect);
+  // Plain HTTP on the TLS port gets nginx's 400 instead of a TLS alert: the first byte of the
+  // connection tells (tls.Server's own 'connection' listener starts the handshake after it).
+  const tlsConnectionListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const sniffTimeoutMs = slowClientTimeouts(config).headersTimeout;
+  server.on('connection', (socket: Socket) => {
+    sniffTls(socket, sniffTimeoutMs, (transport) => {
+      if (transport === 'plain') refusePlainHttp(socket);
+      else for (const serve of tlsConnectionListeners) serve.call(server, socket);
+    });
+  });
   // node:http's closeAllConnections works on the HTTP/1.1 connections this server tracks.
   const closeAllH1 = (): void => HttpServer.prototype.closeAllConnections.call(server as unknown as Server);
 
