@@ -5,7 +5,9 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createCliLogger } from './log-output.ts';
-import { createBridge, createWorker, WORKER_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
+import { createBridge, createWorker, defaultWorkerId, WORKER_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
+import { BACKEND_PROBE_DEFAULTS } from '../worker-sdk/src/bridge-health.ts';
+import { startBridgeWorker } from '../worker-sdk/src/bridge-worker.ts';
 import { defaultExport, importUserModule } from '../router/src/util/load-module.ts';
 import { DEFAULT_RESOLVE_INTERVAL_MS, DNS_PREFIX, parseDnsTarget } from '../worker-sdk/src/discovery.ts';
 import { parseEndpoint, parseInteger, parseUrl } from './parse.ts';
@@ -30,6 +32,7 @@ interface WorkerFlags {
   routerKey?: string;
   wsHandshakeTimeout: number;
   wsMaxMessage: number;
+  backendProbeMax: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -74,6 +77,7 @@ export function registerWorkerCommand(program: Command): void {
     .addOption(new Option('--handler <module>', 'module whose default export is (request, ctx) => Response').conflicts('forward'))
     .option('--ws-handshake-timeout <ms>', 'with --forward: time the backend has to accept a WebSocket', parseInteger(1, 2 ** 31 - 1), WEBSOCKET_BRIDGE_DEFAULTS.handshakeTimeoutMs)
     .option('--ws-max-message <bytes>', 'with --forward: largest WebSocket message either way (larger closes with 1009)', parseInteger(1, 2 ** 31 - 1), WEBSOCKET_BRIDGE_DEFAULTS.maxMessageBytes)
+    .option('--backend-probe-max <ms>', `with --forward: while the backend refuses connections the worker leaves the pool and probes it (TCP connect) from ${BACKEND_PROBE_DEFAULTS.probeMinMs} ms, doubling up to this`, parseInteger(BACKEND_PROBE_DEFAULTS.probeMinMs, 2 ** 31 - 1), BACKEND_PROBE_DEFAULTS.probeMaxMs)
     .option('--capacity <n>', 'concurrent requests per router', parseInteger(1, 1_000_000), WORKER_DEFAULTS.capacity)
     .option('--pool <name>', 'pool this worker serves', WORKER_DEFAULTS.pool)
     .option('--id <id>', 'worker id (default <hostname>/<pid>/<random>)')
@@ -91,27 +95,34 @@ export function registerWorkerCommand(program: Command): void {
       }
       const logger = createCliLogger(flags.logLevel); // JSON lines; readable lines on a terminal
       const handler = flags.handler ? await loadHandler(flags.handler, cmd) : undefined;
-      const bridge = flags.forward ? createBridge({
-            target: flags.forward,
-            connections: flags.capacity,
-            logger,
-            webSocketHandshakeTimeoutMs: flags.wsHandshakeTimeout,
-            webSocketMaxMessageBytes: flags.wsMaxMessage,
-          }) : undefined;
-      const worker = createWorker({
+      const common = {
         connect: flags.connect!,
         resolveIntervalMs: flags.resolveInterval,
-        ...(handler ? { handler } : { onStream: bridge!.onStream }),
         capacity: flags.capacity,
         pool: flags.pool,
-        ...(flags.id !== undefined ? { id: flags.id } : {}),
+        id: flags.id ?? defaultWorkerId(),
         window: flags.window,
         drainTimeoutMs: flags.drainTimeout,
         logger,
         handleSignals: true,
         meta: workerMeta(flags),
         ...(flags.curveSecret !== undefined ? { curve: { secretKey: flags.curveSecret, serverKey: flags.routerKey! } } : {}),
+      };
+      if (handler) {
+        const worker = createWorker({ ...common, handler });
+        logger.debug({ workerId: worker.id }, 'worker created');
+        return;
+      }
+      // A bridge is in the router's pool only while its backend takes connections (bridge-worker.ts).
+      const bridge = createBridge({
+        target: flags.forward!,
+        connections: flags.capacity,
+        logger,
+        webSocketHandshakeTimeoutMs: flags.wsHandshakeTimeout,
+        webSocketMaxMessageBytes: flags.wsMaxMessage,
+        probeMaxMs: flags.backendProbeMax,
       });
+      const worker = startBridgeWorker(bridge, common);
       logger.debug({ workerId: worker.id }, 'worker created');
     });
 }

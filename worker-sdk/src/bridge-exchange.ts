@@ -16,16 +16,22 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { HeaderList } from '../../proto/src/index.ts';
 import { backendResponseHeaders } from './bridge-headers.ts';
+import { isConnectFailure } from './bridge-health.ts';
 import type { Stream } from './stream.ts';
 
 /** Response bytes held for the stream (queued or waiting for window) before the backend is paused. */
 export const RELAY_HIGH_WATER_BYTES = 64 * 1024;
 
+/** What a client reads when the backend failed: no backend address or error detail (the log has both). */
+export const BAD_GATEWAY_BODY = 'bad gateway: the backend did not answer';
+
 /** What every exchange of one bridge shares (one object per bridge, not per request). */
 export interface ExchangeContext {
   log: Logger;
-  /** The backend origin, for logs and the 502 body. */
+  /** The backend origin, for logs only: client-facing bodies never name it. */
   origin: string;
+  /** A request could not connect to the backend (nothing was sent): the bridge marks it down. */
+  connectFailed(code: string): void;
 }
 
 type ExchangeState = 'waiting' | 'relaying' | 'done';
@@ -33,6 +39,8 @@ type ExchangeState = 'waiting' | 'relaying' | 'done';
 export class BridgeExchange implements Dispatcher.DispatchHandler {
   private state: ExchangeState = 'waiting';
   private abortBackend: ((err?: Error) => void) | null = null;
+  /** undici calls onConnect just before writing the request: until then nothing reached the backend. */
+  private connected = false;
   private resumeBackend: (() => void) | null = null;
   private paused = false;
   private status = 0;
@@ -56,6 +64,7 @@ export class BridgeExchange implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortBackend = abort;
+    this.connected = true;
     // Reset while the request waited in the pool's queue: never send it.
     if (this.stream.closed) abort();
   }
@@ -92,11 +101,20 @@ export class BridgeExchange implements Dispatcher.DispatchHandler {
     const stream = this.stream;
     if (stream.closed) return; // we aborted it because the stream was reset: nothing to answer
     const e = err as Error & { code?: string };
+    if (!this.connected && isConnectFailure(e.code)) {
+      // No connection, so no byte of the request left: RST `refused` lets the router retry it on
+      // another worker whatever its method (SPEC §7.5). Marked down first, so that this worker's
+      // DRAIN reaches the router before the RST and the retry does not come back here.
+      this.ctx.log.warn({ requestId: stream.requestId, backend: this.ctx.origin, code: e.code }, 'backend refused the connection: request refused for a retry elsewhere');
+      this.ctx.connectFailed(e.code!);
+      stream.reset('refused', 'backend not taking connections');
+      return;
+    }
     if (!stream.responded) {
-      // Nothing was sent yet (not even a parsed head): the client gets a clear 502.
+      // The backend may have seen the request: 502, naming no internal address (the log has it).
       this.ctx.log.warn({ requestId: stream.requestId, backend: this.ctx.origin, code: e.code, err: e.message }, 'backend unreachable');
       stream.respond(502, ['content-type', 'text/plain; charset=utf-8']);
-      stream.end(`bad gateway: backend ${this.ctx.origin} failed: ${e.code ?? e.message}\n`).catch(this.relayFailed);
+      stream.end(`${BAD_GATEWAY_BODY} (request ${stream.requestId})\n`).catch(this.relayFailed);
       return;
     }
     // The response started: the status is out, so the only honest end is a reset.

@@ -16,6 +16,8 @@
  * router ping the client. Pongs are answered where they arise (the router and `ws` auto-pong).
  */
 import type { Logger } from 'pino';
+import { BAD_GATEWAY_BODY } from './bridge-exchange.ts';
+import { isConnectFailure } from './bridge-health.ts';
 import { WebSocket, type RawData } from 'ws';
 import { backendRequestHeaders, stripHopByHop } from './bridge-headers.ts';
 import { offeredProtocols, type Stream } from './stream.ts';
@@ -38,6 +40,8 @@ export interface WebSocketBridgeContext {
   base: string;
   handshakeTimeoutMs: number;
   maxMessageBytes: number;
+  /** The handshake could not connect to the backend (nothing was sent): the bridge marks it down. */
+  connectFailed?(code: string): void;
 }
 
 /** Handshake fields the `ws` client writes itself (or that must not reach the backend). */
@@ -150,9 +154,18 @@ export function bridgeWebSocket(stream: Stream, ctx: WebSocketBridgeContext): vo
 
 function badGateway(stream: Stream, ctx: WebSocketBridgeContext, err: Error & { code?: string }): void {
   if (stream.closed || stream.responded) return;
+  if (isConnectFailure(err.code) && ctx.connectFailed) {
+    // No connection, so the backend saw nothing: like an HTTP request (bridge-exchange.ts), RST
+    // `refused` lets the router try another worker (a WebSocket REQ is replayable until the 101).
+    ctx.log.warn({ requestId: stream.requestId, backend: ctx.base, code: err.code }, 'backend refused the WebSocket connection: request refused for a retry elsewhere');
+    ctx.connectFailed(err.code!);
+    stream.reset('refused', 'backend not taking connections');
+    return;
+  }
   ctx.log.warn({ requestId: stream.requestId, backend: ctx.base, code: err.code, err: err.message }, 'backend WebSocket handshake failed');
   stream.respond(502, ['content-type', 'text/plain; charset=utf-8']);
-  stream.end(`bad gateway: backend ${ctx.base} failed: ${err.code ?? err.message}\n`).catch(() => {});
+  // No backend address or error detail for the client: the log line above has them.
+  stream.end(`${BAD_GATEWAY_BODY} (request ${stream.requestId})\n`).catch(() => {});
 }
 
 /** Both directions of an open WebSocket, and the close either way. */
