@@ -53,6 +53,8 @@ export interface ResolvedRouterOptions {
   retryBudgetPercent: number;
   /** Most streams in flight on one worker, whatever credit it announces. */
   maxWorkerStreams: number;
+  /** Most workers registered at once; a HELLO beyond gets ERROR overloaded (bounds every per-worker table). */
+  maxWorkers: number;
   /** libzmq ZMQ_MAXMSGSIZE: a peer sending a larger frame is disconnected before it is buffered (bytes). */
   maxMessageSize: number;
   /** CURVE: the router's Z85 secret key; when set, workers must use CURVE and be on the allowlist. */
@@ -91,6 +93,7 @@ export const ROUTER_DEFAULTS: Readonly<Omit<ResolvedRouterOptions, 'logger'>> = 
   bodyTimeoutMs: 300000,
   retryBudgetPercent: 20,
   maxWorkerStreams: 1024,
+  maxWorkers: 4096,
   maxMessageSize: 1024 * 1024 + 64 * 1024,
   wsMaxMessage: 1024 * 1024,
   wsPingIntervalMs: 30000,

@@ -127,13 +127,20 @@ test('a second HELLO with a new epoch fails the old registration\'s streams and 
   await res.body.dump();
 });
 
-test('a HELLO whose workerId is not its routing id, or that cannot be read, gets ERROR protocol', async () => {
+test('a HELLO naming a workerId another live session holds, or that cannot be read, gets ERROR protocol', async () => {
   harness = await startHarness();
+  const holder = await harness.worker();
   const w = new FakeWorker(harness.router.bindEndpoint);
   harness.workers.push(w);
-  await w.sendHello({ workerId: 'someone-else' });
+  // The workerId is what humans see (admin, logs): naming it on another connection displaces nothing.
+  await w.sendHello({ workerId: holder.id });
   assert.equal((await w.next('ERROR')).code, 'protocol');
   assert.equal(w.take('WELCOME').length, 0);
+  const pending = request(harness.url('/still-the-holder'));
+  const req = await holder.next('REQ');
+  await holder.send({ type: 'RES', stream: req.stream, seq: 0, status: 200, headers: [], fin: true, body: Buffer.from('holder') });
+  assert.equal(await (await pending).body.text(), 'holder', 'the registered session still serves');
+  assert.equal(w.take('REQ').length, 0);
 
   const w2 = new FakeWorker(harness.router.bindEndpoint);
   harness.workers.push(w2);

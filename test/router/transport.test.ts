@@ -18,6 +18,8 @@ interface Recorded {
   messages: [string, Message][];
   decodeErrors: ProtocolError[];
   failures: { peer: string; unsent: number[]; code: string }[];
+  /** Routing ids of ROUTER_NOTIFY connect/disconnect events, in order. */
+  peerEvents: string[];
   /** Resolves once `check()` holds, re-checked on every event; rejects after 3 s. */
   waitFor(check: () => boolean, what: string): Promise<void>;
 }
@@ -31,6 +33,7 @@ function recordingHandler(): TransportHandler & Recorded {
     messages: [],
     decodeErrors: [],
     failures: [],
+    peerEvents: [],
     onMessage: (peer, m) => {
       rec.messages.push([peer, m]);
       changed();
@@ -43,7 +46,10 @@ function recordingHandler(): TransportHandler & Recorded {
       rec.failures.push({ peer, unsent, code });
       changed();
     },
-    onDisconnect: () => undefined,
+    onPeerEvent: (peer) => {
+      rec.peerEvents.push(peer);
+      changed();
+    },
     waitFor: (check, what) =>
       new Promise<void>((resolve, reject) => {
         if (check()) return resolve();
@@ -142,4 +148,23 @@ test('a garbled pair is reported on its own and its neighbours in the same messa
   const credits = handler.messages.flatMap(([, m]) => (m.type === 'CREDIT' ? [m.credit] : []));
   assert.deepEqual(credits, [1, 2]);
   assert.equal(handler.decodeErrors.length, 1);
+});
+
+test('a peer connecting, being taken over and leaving is reported as peer events (ROUTER_NOTIFY), never as a decode error', async () => {
+  const handler = recordingHandler();
+  const transport = await boundTransport(handler);
+  const first = await connectedPeer(transport.endpoint, 'peer-3');
+  await handler.waitFor(() => handler.peerEvents.includes('peer-3'), 'the connect event of peer-3');
+  await handler.waitFor(() => handler.messages.some(([p]) => p === 'peer-3'), 'the HEARTBEAT of peer-3');
+  // A second connection with the same routing id takes it over: reported for that id too.
+  const before = handler.peerEvents.length;
+  const second = new Router({ routingId: 'peer-3', mandatory: true, linger: 0 });
+  second.connect(transport.endpoint, { routingId: 'router' });
+  cleanups.push(() => second.close());
+  await handler.waitFor(() => handler.peerEvents.length > before, 'the takeover event of peer-3');
+  first.close();
+  second.close();
+  await handler.waitFor(() => handler.peerEvents.length >= before + 2, 'the disconnect event of peer-3');
+  assert.ok(handler.peerEvents.every((p) => p === 'peer-3'), JSON.stringify(handler.peerEvents));
+  assert.equal(handler.decodeErrors.length, 0, 'no notification was decoded as a message');
 });

@@ -48,6 +48,8 @@ export class FakeRouter {
         const from = sender!.toString();
         decodeFrames(frames, {
           message: (m) => {
+            // Workers connect with a random routing id (SPEC §2): tests address them by workerId.
+            if (m.type === 'HELLO') this.routes.set(m.workerId, from);
             this.received.push({ from, m });
             this.log.push({ from, m });
           },
@@ -64,8 +66,12 @@ export class FakeRouter {
     }
   }
 
-  /** Sends all `messages` to `to` as one ZeroMQ message (a batch). */
-  async send(to: string, ...messages: Message[]): Promise<void> {
+  /** workerId → routing id of the connection its latest HELLO came on. */
+  private readonly routes = new Map<string, string>();
+
+  /** Sends all `messages` to `to` (a workerId seen in a HELLO, or a routing id) as one ZeroMQ message (a batch). */
+  async send(workerIdOrRoutingId: string, ...messages: Message[]): Promise<void> {
+    const to = this.routes.get(workerIdOrRoutingId) ?? workerIdOrRoutingId;
     const frames: Buffer[] = [];
     for (const m of messages) encodeInto(frames, m);
     // zeromq.js allows one pending send per socket: concurrent senders in a test go one by one.

@@ -39,8 +39,10 @@ test('HELLO is repeated until WELCOME even when the worker starts before the rou
   const first = await router.next('HELLO');
   const second = await router.next('HELLO');
   assert.equal(first.nonce, second.nonce, 'repeated HELLOs carry the same nonce');
-  assert.equal(first.from, 'w-early');
   assert.equal(first.workerId, 'w-early');
+  // The routing id is random per connection, never the workerId humans see (SPEC §2).
+  assert.notEqual(first.from, 'w-early');
+  assert.match(first.from, /^[A-Za-z0-9_-]{24}$/);
   assert.equal(first.capacity, 7);
   assert.equal(first.pool, 'p1');
   assert.equal(first.window, 4096);
@@ -119,9 +121,11 @@ test('heartbeats on an idle link; a silent router is declared lost and the worke
   await worker.ready;
   const hb = await router.next('HEARTBEAT');
   assert.equal(hb.epoch, hello.epoch, 'HEARTBEAT carries the worker epoch');
-  // The fake router never answers: after 3 silent intervals the worker re-registers.
+  // The fake router never answers: after 2 silent intervals the worker re-registers on a fresh
+  // connection (another connection may have taken this one's routing id over).
   const again = await router.next('HELLO', (h) => h.nonce !== hello.nonce, 2000);
   assert.equal(again.workerId, 'w-hb');
+  assert.notEqual(again.from, hello.from, 'a fresh routing id');
   const lost = await logs.waitFor('router lost');
   assert.match(String(lost['reason']), /silent/);
 });

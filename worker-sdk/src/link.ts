@@ -6,7 +6,6 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
-  LIVENESS_INTERVALS,
   MessageCode,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
@@ -29,6 +28,14 @@ const RECENTLY_CLOSED_LIMIT = 4096;
 const DEADLINE_SWEEP_MS = 100;
 /** At most one decode-error log line per router per this many ms. */
 const DECODE_LOG_INTERVAL_MS = 5000;
+/** Liveness ticks per heartbeat interval: silence is measured to a quarter interval. */
+const TICKS_PER_INTERVAL = 4;
+/**
+ * A registered router silent this many intervals has lost this connection (SPEC §5.3): the router
+ * heartbeats a link idle for half an interval, so a live one is never silent this long. Shorter than
+ * the router's LIVENESS_INTERVALS so a displaced worker is back within about 2 intervals.
+ */
+const SILENT_INTERVALS_BEFORE_RECONNECT = 2;
 
 export interface LinkOptions {
   endpoint: string;
@@ -51,6 +58,12 @@ export interface LinkOptions {
   onStream: StreamHandler;
   /** Called on every WELCOME that registers this worker. */
   onRegistered(link: RouterLink): void;
+  /**
+   * Replaces this router's connection with a fresh one (new socket, new routing id). Called when
+   * the router went silent: another connection may have taken this one's routing id over, and then
+   * nothing sent on this one ever reaches the router again (SPEC §5.3).
+   */
+  reconnect(): void;
 }
 
 interface Session {
@@ -83,6 +96,7 @@ export class RouterLink implements StreamOwner {
   private lastStream = 0;
   private sentSinceTick = false;
   private silentTicks = 0;
+  private idleTicks = 0;
   private decodeErrors = 0;
   private decodeLoggedAt = 0;
   private idleWaiters: (() => void)[] = [];
@@ -172,9 +186,10 @@ export class RouterLink implements StreamOwner {
     this.state = 'ready';
     this.pendingCredit = 0;
     this.silentTicks = 0;
+    this.idleTicks = 0;
     this.recentlyClosed.clear();
     this.closedCount = 0;
-    this.heartbeatTimer = setInterval(() => this.tick(), m.heartbeatMs);
+    this.heartbeatTimer = setInterval(() => this.tick(), Math.max(1, Math.floor(m.heartbeatMs / TICKS_PER_INTERVAL)));
     this.heartbeatTimer.unref();
     this.deadlineTimer = setInterval(() => this.sweepDeadlines(), DEADLINE_SWEEP_MS);
     this.deadlineTimer.unref();
@@ -197,17 +212,22 @@ export class RouterLink implements StreamOwner {
 
   private tick(): void {
     if (this.state !== 'ready') return;
-    this.silentTicks++;
-    if (this.silentTicks > LIVENESS_INTERVALS) {
-      this.routerGone(`router silent for ${LIVENESS_INTERVALS} heartbeat intervals`, 'warn');
+    if (++this.silentTicks > SILENT_INTERVALS_BEFORE_RECONNECT * TICKS_PER_INTERVAL) {
+      // Not a HELLO loop on this connection: if another connection took its routing id over, the
+      // router never hears it again. A fresh connection with a fresh routing id always gets through.
+      this.routerGone(`router silent for ${SILENT_INTERVALS_BEFORE_RECONNECT} heartbeat intervals`, 'warn', true);
       return;
     }
-    if (!this.sentSinceTick) this.send({ type: 'HEARTBEAT', epoch: this.o.epoch });
+    if (this.sentSinceTick) this.idleTicks = 0;
+    else if (++this.idleTicks >= TICKS_PER_INTERVAL) {
+      this.send({ type: 'HEARTBEAT', epoch: this.o.epoch });
+      this.idleTicks = 0;
+    }
     this.sentSinceTick = false;
   }
 
   /** The router restarted, forgot us, said BYE or went silent: drop its streams, register again. */
-  private routerGone(why: string, level: 'warn' | 'info'): void {
+  private routerGone(why: string, level: 'warn' | 'info', freshConnection = false): void {
     this.log[level]({ router: this.endpoint, routerId: this.session?.routerId, inFlight: this.streams.size, reason: why }, 'router lost');
     this.abandonStreams(why);
     if (this.state === 'closed') return;
@@ -217,6 +237,7 @@ export class RouterLink implements StreamOwner {
       this.stopTimers();
       return;
     }
+    if (freshConnection) this.o.reconnect();
     this.startHelloLoop();
   }
 

@@ -1,11 +1,15 @@
 /**
- * The worker's ONE ZeroMQ socket (SPEC.md §1): a ROUTER whose routing id is the workerId, connected
- * to every router endpoint under a local name (the endpoint string), with ONE send queue.
+ * One ZeroMQ connection of a worker to one router (SPEC.md §2): a ROUTER socket with its own
+ * unguessable routing id (newRoutingId; never the workerId, never logged), connected to the router
+ * endpoint under a local name (the endpoint string), with ONE send queue. A connection that is
+ * displaced or goes silent is replaced by a fresh one with a fresh routing id (worker.ts), so one
+ * socket per connection: libzmq fixes a socket's routing id when it connects.
  *
  * Everything queued for a router during one event-loop turn leaves as one multipart ZeroMQ message
  * (SPEC.md §2 "Senders SHOULD batch"), because fewer, larger ZeroMQ messages are what is fast here
  * (NOTES.md). zeromq.js allows one pending send per socket, so sends are awaited in order.
  */
+import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
 import type { Logger } from 'pino';
 import { Limits, PeerSink, decodeFrames, encodeInto, type Message, type ProtocolError } from '../../proto/src/index.ts';
@@ -18,6 +22,14 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const SEND_TIMEOUT_MS = 2000;
 /** On close, how long libzmq may keep trying to deliver what is queued (the final BYEs). */
 const LINGER_MS = 1000;
+
+/**
+ * A fresh routing id for one connection: 144 random bits as 24 printable characters (base64url,
+ * never a leading NUL). Knowing a worker's public workerId gives no way to guess it (SPEC §2).
+ */
+export function newRoutingId(): string {
+  return randomBytes(18).toString('base64url');
+}
 
 export interface TransportEvents {
   /** A decoded message from the router connected under `peer` (the endpoint name). */
@@ -43,36 +55,22 @@ export class WorkerTransport {
   private readonly receiving: Promise<void>;
 
   constructor(
-    readonly workerId: string,
+    /** This connection's routing id (newRoutingId): a secret between the worker and the router. */
+    routingId: string,
     private readonly events: TransportEvents,
     private readonly logger: Logger,
     /** Extra socket options, e.g. the CURVE client keys (worker-sdk/src/curve.ts). */
     socketOptions: { curveSecretKey?: string; curvePublicKey?: string; curveServerKey?: string; ipv6?: boolean } = {},
   ) {
-    this.socket = new zmq.Router({ ...socketOptions, routingId: workerId, mandatory: true, sendTimeout: SEND_TIMEOUT_MS, linger: LINGER_MS });
+    // Not `immediate` (SPEC §2): libzmq 4.3 then ignores the connection's name (ZMQ_CONNECT_ROUTING_ID)
+    // and the router would be unreachable. Without it, sends before the handshake are queued.
+    this.socket = new zmq.Router({ ...socketOptions, routingId, mandatory: true, sendTimeout: SEND_TIMEOUT_MS, linger: LINGER_MS });
     this.receiving = this.receiveLoop();
   }
 
   /** Connects to a router; messages for it are addressed to `peer` (default: the endpoint string). */
   connect(endpoint: string, peer: string = endpoint): void {
     this.socket.connect(endpoint, { routingId: peer });
-  }
-
-  /**
-   * Sends what is queued (a BYE for `endpoint`), then drops the connection to it: for a router that
-   * DNS discovery no longer lists. The same endpoint may be connected again later.
-   */
-  async disconnect(endpoint: string, peer: string = endpoint): Promise<void> {
-    if (this.closed) return;
-    this.flush();
-    if (this.sending) await this.sending;
-    this.outboxes.delete(peer);
-    if (this.closed) return;
-    try {
-      this.socket.disconnect(endpoint);
-    } catch (err) {
-      this.logger.debug({ router: endpoint, err: (err as Error).message }, 'disconnect failed');
-    }
   }
 
   /** Queues `m` for `peer`; it leaves with everything else queued for that peer in this turn. */

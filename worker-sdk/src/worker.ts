@@ -1,5 +1,6 @@
 /**
- * createWorker: options and defaults, one transport, one link per router, signals and drain.
+ * createWorker: options and defaults, one link per router, each over its own connection (a
+ * transport with a fresh routing id, replaced when the link finds it displaced), signals and drain.
  */
 import { hostname } from 'node:os';
 import { nanoid } from 'nanoid';
@@ -8,7 +9,7 @@ import { Limits } from '../../proto/src/index.ts';
 import { fetchHandlerToStreamHandler, type FetchHandler } from './fetch-handler.ts';
 import { RouterLink } from './link.ts';
 import type { StreamHandler } from './stream.ts';
-import { WorkerTransport } from './transport.ts';
+import { newRoutingId, WorkerTransport } from './transport.ts';
 import { curveClientSocketOptions, type WorkerCurveOptions } from './curve.ts';
 import { DEFAULT_RESOLVE_INTERVAL_MS, needsIpv6, parseConnectList, type Resolver } from './discovery.ts';
 import { systemResolver } from './discovery-resolver.ts';
@@ -31,7 +32,10 @@ export interface WorkerOptions {
   /** Concurrent streams accepted per router (initial credit). */
   capacity?: number;
   pool?: string;
-  /** Routing id; printable ASCII, unique per process. */
+  /**
+   * The stable worker id shown in the router's admin and logs (HELLO.workerId); printable ASCII,
+   * unique among the workers of a router. Not the ZeroMQ routing id: that is random per connection.
+   */
   id?: string;
   /** Request-body window granted per stream (bytes). */
   window?: number;
@@ -90,29 +94,42 @@ export function createWorker(options: WorkerOptions): Worker {
 
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  /** Links by socket-local peer name (what the transport reports); byEndpoint: the current link per router. */
-  const links = new Map<string, RouterLink>();
-  const byEndpoint = new Map<string, RouterLink>();
-  let dynamicLinks = 0;
+  /** One router: its link (session, streams) and the connection it currently uses. */
+  interface Connection {
+    readonly endpoint: string;
+    link: RouterLink;
+    transport: WorkerTransport;
+  }
+  /** The connection per router endpoint. */
+  const byEndpoint = new Map<string, Connection>();
+  const socketOptions = { ...(options.curve ? curveClientSocketOptions(options.curve) : {}), ...(needsIpv6(connectList) ? { ipv6: true } : {}) };
 
-  const transport = new WorkerTransport(
-    id,
-    {
-      message: (peer, m) => links.get(peer)?.onMessage(m),
-      decodeError: (peer, err) => links.get(peer)?.onDecodeError(err),
-      beforeFlush: (peer) => links.get(peer)?.beforeFlush(),
-    },
-    logger,
-    { ...(options.curve ? curveClientSocketOptions(options.curve) : {}), ...(needsIpv6(connectList) ? { ipv6: true } : {}) },
-  );
+  /** A new socket with a fresh routing id, connected to the router; only the current one reaches the link. */
+  const openTransport = (conn: Connection): WorkerTransport => {
+    const t: WorkerTransport = new WorkerTransport(
+      newRoutingId(),
+      {
+        message: (_peer, m) => {
+          if (conn.transport === t) conn.link.onMessage(m);
+        },
+        decodeError: (_peer, err) => {
+          if (conn.transport === t) conn.link.onDecodeError(err);
+        },
+        beforeFlush: () => {
+          if (conn.transport === t) conn.link.beforeFlush();
+        },
+      },
+      logger,
+      socketOptions,
+    );
+    t.connect(conn.endpoint, conn.link.peer);
+    return t;
+  };
 
-  const addLink = (endpoint: string, discovered = false): void => {
-    // A discovered router gets a fresh peer name per connection: it may leave DNS and come back,
-    // and libzmq aborts the process when a connect reuses a routing id whose old pipe lingers.
-    const peer = discovered ? `${endpoint}#${++dynamicLinks}` : endpoint;
+  const addLink = (endpoint: string): void => {
+    const conn = { endpoint } as Connection;
     const link = new RouterLink({
       endpoint,
-      peer,
       workerId: id,
       epoch,
       pool,
@@ -120,14 +137,22 @@ export function createWorker(options: WorkerOptions): Worker {
       window,
       meta: { runtime: `node/${process.versions.node}`, sdk: 'zeroproxy-worker-sdk', ...options.meta },
       logger,
-      send: (peer, m) => transport.enqueue(peer, m),
-      touch: (peer) => transport.touch(peer),
+      send: (peer, m) => conn.transport.enqueue(peer, m),
+      touch: (peer) => conn.transport.touch(peer),
       onStream,
       onRegistered: () => resolveReady(),
+      reconnect: () => {
+        // The router stopped hearing this connection (displaced by another connection with its
+        // routing id, or gone half-open): a new socket, a new routing id, a new HELLO loop. Closing
+        // the old one lets the router drop whatever session still hangs on it.
+        const old = conn.transport;
+        conn.transport = openTransport(conn);
+        old.close().catch((err: unknown) => logger.debug({ router: endpoint, err: String(err) }, 'closing a replaced connection failed'));
+      },
     });
-    links.set(peer, link);
-    byEndpoint.set(endpoint, link);
-    transport.connect(endpoint, peer);
+    conn.link = link;
+    conn.transport = openTransport(conn);
+    byEndpoint.set(endpoint, conn);
     link.start();
   };
   for (const endpoint of endpoints) addLink(endpoint);
@@ -135,7 +160,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   // DNS discovery: the routers wanted are the fixed endpoints plus what the names resolve to now.
   // A router that leaves DNS is retired like close() retires them all: DRAIN, in-flight streams
-  // finish (≤ drainTimeoutMs), BYE, disconnect. Its link stays in `links` until then so the
+  // finish (≤ drainTimeoutMs), BYE, disconnect. Its link stays in `byEndpoint` until then so the
   // router's DATA/WINDOW/RST still reach those streams; coming back meanwhile re-adds it after.
   let wanted: ReadonlySet<string> = new Set(endpoints);
   const retiring = new Map<string, Promise<void>>();
@@ -144,13 +169,14 @@ export function createWorker(options: WorkerOptions): Worker {
     for (const endpoint of wanted) {
       if (byEndpoint.has(endpoint)) continue;
       logger.info({ router: endpoint, workerId: id }, 'router added');
-      addLink(endpoint, true);
+      addLink(endpoint);
     }
     for (const endpoint of byEndpoint.keys()) if (!wanted.has(endpoint)) retire(endpoint);
   };
   const retire = (endpoint: string): void => {
-    const link = byEndpoint.get(endpoint);
-    if (!link || retiring.has(endpoint)) return;
+    const conn = byEndpoint.get(endpoint);
+    if (!conn || retiring.has(endpoint)) return;
+    const link = conn.link;
     logger.info({ router: endpoint, workerId: id, inFlight: link.inFlight }, 'router removed');
     const done = (async () => {
       link.drain();
@@ -161,8 +187,7 @@ export function createWorker(options: WorkerOptions): Worker {
       clearTimeout(timer);
       if (closing) return; // close() says BYE to every link itself
       link.bye('router left DNS');
-      await transport.disconnect(endpoint, link.peer);
-      links.delete(link.peer);
+      await conn.transport.close();
       byEndpoint.delete(endpoint);
     })()
       .catch((err: unknown) => logger.error({ router: endpoint, err: String(err) }, 'retiring a router failed'))
@@ -190,18 +215,19 @@ export function createWorker(options: WorkerOptions): Worker {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       watcher?.stop();
-      for (const link of links.values()) {
+      const links = [...byEndpoint.values()].map((c) => c.link);
+      for (const link of links) {
         link.drain();
         link.closeWebSockets();
       }
-      const inFlight = [...links.values()].reduce((n, l) => n + l.inFlight, 0);
+      const inFlight = links.reduce((n, l) => n + l.inFlight, 0);
       logger.info({ workerId: id, inFlight, drainTimeoutMs }, 'worker draining');
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
-      await Promise.race([Promise.all([...links.values()].map((l) => l.idle())), deadline]);
+      await Promise.race([Promise.all(links.map((l) => l.idle())), deadline]);
       clearTimeout(timer);
-      for (const link of links.values()) link.bye('worker shutting down');
-      await transport.close();
+      for (const link of links) link.bye('worker shutting down');
+      await Promise.all([...byEndpoint.values()].map((c) => c.transport.close()));
       removeSignalHandlers();
       logger.info({ workerId: id }, 'worker closed');
     })();

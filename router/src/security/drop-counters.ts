@@ -10,7 +10,7 @@ export type DropReason =
   | DecodeErrorCode
   /** A message other than HELLO from a peer that is not registered. */
   | 'unknown_peer'
-  /** A HELLO the router refused (workerId ≠ routing id, version, too many workers). */
+  /** A HELLO the router refused (version, HELLO budget, meta size, workerId held by another session, too many workers). */
   | 'hello_refused'
   /** A message type a worker never sends (REQ, WELCOME). */
   | 'unexpected_type'

@@ -26,8 +26,20 @@ export interface TransportHandler {
    * `unsentRequests` are the stream ids whose REQ was in them: the worker provably never saw those.
    */
   onSendFailed(peer: string, unsentRequests: number[], code: string): void;
-  /** Some connection closed; zeromq does not say whose. */
-  onDisconnect(): void;
+  /**
+   * A connection with routing id `peer` opened or closed (ZMQ_ROUTER_NOTIFY: libzmq sends the same
+   * empty message for both, and for a connection that takes over an id in use). Not a protocol message.
+   */
+  onPeerEvent(peer: string): void;
+}
+
+/** ZMQ_ROUTER_NOTIFY (libzmq 4.3): 1 = connect, 2 = disconnect; zeromq.js has no named option for it. */
+const ZMQ_ROUTER_NOTIFY = 97;
+const NOTIFY_CONNECT_AND_DISCONNECT = 3;
+
+/** setInt32Option is protected in zeromq.js's typings; the option has no accessor of its own. */
+interface RawOptionSocket {
+  setInt32Option(option: number, value: number): void;
 }
 
 /** How the ROUTER socket is secured and bounded (router/src/security builds the CURVE part). */
@@ -90,10 +102,11 @@ export class Transport {
       maxMessageSize: security.maxMessageSize ?? WORKER_TO_ROUTER_MAX_FRAME + 64 * 1024,
       linger: 500,
     });
+    // Set before bind (else it only applies to later binds): every peer's connect and disconnect
+    // arrives on the socket as [peerId, <empty frame>], in order with that peer's messages, so a
+    // session is voided in O(1) the moment its connection closes or another connection takes its id.
+    (this.socket as unknown as RawOptionSocket).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT);
     this.sink = new PeerSink((peer, m) => handler.onMessage(peer, m), (peer, e) => handler.onDecodeError(peer, e));
-    this.socket.events.on('disconnect', () => {
-      if (!this.closed) this.handler.onDisconnect();
-    });
   }
 
   /** Binds and starts reading. Resolves with the real endpoint (a `*` port resolved). */
@@ -225,6 +238,15 @@ export class Transport {
         continue;
       }
       const peer = frames[0]!.toString('latin1');
+      if (frames.length === 2 && frames[1]!.length === 0) {
+        // A ROUTER_NOTIFY connect/disconnect event, not a protocol message (no header is ever empty).
+        try {
+          this.handler.onPeerEvent(peer);
+        } catch (err) {
+          this.log.error({ err }, 'peer event handler threw');
+        }
+        continue;
+      }
       let bytes = 0;
       for (let i = 1; i < frames.length; i++) bytes += frames[i]!.length;
       this.metrics.transportBytesIn += bytes;

@@ -2,6 +2,11 @@
  * Worker sessions (SPEC §4, §5): HELLO/WELCOME, duplicate HELLO, ERROR version / unknown_peer,
  * heartbeats and liveness, CREDIT, DRAIN, BYE. It is the transport's handler: session messages are
  * handled here, stream messages are passed to the sink (the dispatcher) with their worker.
+ *
+ * A session belongs to one ZeroMQ connection (SPEC §2): it is keyed by the connection's routing id
+ * and ends the moment libzmq reports that id's connection closing or being taken over by another
+ * connection (ROUTER_NOTIFY), so a peer reusing a routing id never inherits a session. The stable
+ * workerId humans see comes from HELLO and is unique among live sessions.
  */
 import type { Logger } from 'pino';
 import {
@@ -18,18 +23,16 @@ import {
 } from '../../../proto/src/index.ts';
 import { WORKER_TO_ROUTER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
 import { Transport, type TransportHandler } from '../transport/socket.ts';
-import { PerKeyRateLimit } from '../util/rate-limit.ts';
+import { PerKeyBudget, PerKeyRateLimit } from '../util/rate-limit.ts';
 import { CurveServer } from '../security/curve-server.ts';
 import { DropCounters } from '../security/drop-counters.ts';
 import { WorkerRecord } from './worker.ts';
+import { helloRefusal, storedMeta } from './hello-rules.ts';
 
-/** Most workers registered at once; more get ERROR overloaded (every table has a limit). */
-const MAX_WORKERS = 4096;
 /** Largest credit the router keeps for a worker (SPEC §6.1 allows the cap). */
 const MAX_CREDIT = 1_000_000;
-
-/** Delays between repeated liveness probes after a ZeroMQ disconnect event (bounded: 5 probes in ~1.3 s). */
-const DISCONNECT_PROBE_DELAYS_MS: readonly number[] = [20, 80, 250, 1000];
+/** HELLOs one connection may send per heartbeat interval (a worker's HELLO loop sends ≤ 5 in 2.5 s). */
+const HELLO_BURST = 8;
 
 export type StreamMessageFromWorker = Res | Data | WindowUpdate | Rst;
 
@@ -46,7 +49,12 @@ export interface WorkerSink {
 
 export class Registry implements TransportHandler {
   readonly transport: Transport;
+  /** Live sessions by routing id (the connection). */
   private readonly workers = new Map<string, WorkerRecord>();
+  /** The same sessions by HELLO.workerId: a workerId names at most one live session. */
+  private readonly byWorkerId = new Map<string, WorkerRecord>();
+  /** HELLOs per connection per heartbeat interval. */
+  private readonly helloBudget: PerKeyBudget;
   private readonly unknownPeerAnswers: PerKeyRateLimit;
   private readonly decodeErrorLogs: PerKeyRateLimit;
   /** ERROR version / protocol answers to undecodable messages, at most one per peer per interval. */
@@ -55,9 +63,6 @@ export class Registry implements TransportHandler {
   private timer: NodeJS.Timeout | null = null;
   /** Set by close(): the workers were told BYE, so a HELLO now must not be welcomed. */
   private closing = false;
-  /** Re-probes after a disconnect event (see onDisconnect). */
-  private probeTimer: NodeJS.Timeout | null = null;
-  private probeStep = 0;
   /** Counters (exposed for logs/metrics). */
   decodeErrors = 0;
   protocolViolations = 0;
@@ -78,6 +83,7 @@ export class Registry implements TransportHandler {
     this.unknownPeerAnswers = new PerKeyRateLimit(options.heartbeatMs);
     this.decodeErrorLogs = new PerKeyRateLimit(options.heartbeatMs);
     this.errorAnswers = new PerKeyRateLimit(options.heartbeatMs);
+    this.helloBudget = new PerKeyBudget(options.heartbeatMs, HELLO_BURST);
   }
 
   setSink(sink: WorkerSink): void {
@@ -89,7 +95,8 @@ export class Registry implements TransportHandler {
     // The ZAP handler must be bound before the CURVE socket accepts a handshake.
     await this.curve?.start();
     const bound = await this.transport.bind(endpoint);
-    const tickMs = Math.max(5, Math.floor(this.options.heartbeatMs / 2));
+    // A quarter interval: idle links get a HEARTBEAT after half an interval (see tick).
+    const tickMs = Math.max(5, Math.floor(this.options.heartbeatMs / 4));
     this.timer = setInterval(this.tick, tickMs);
     this.timer.unref();
     return bound;
@@ -108,8 +115,6 @@ export class Registry implements TransportHandler {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.probeTimer) clearTimeout(this.probeTimer);
-    this.probeTimer = null;
     this.closing = true;
     for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'BYE', reason: 'router shutting down' });
     await this.transport.close();
@@ -213,57 +218,48 @@ export class Registry implements TransportHandler {
     if (worker !== undefined) this.lose(worker, `send failed: ${code}`, unsentRequests);
   }
 
-  onDisconnect(): void {
-    // zeromq does not say who left: probe everyone; a gone peer fails at once with EHOSTUNREACH,
-    // so a kill -9'd worker is noticed in milliseconds instead of 3 heartbeat intervals.
-    // The disconnect event can arrive before libzmq has finished tearing the peer's pipe down (a
-    // probe sent then vanishes into it), so probe again a few times on a short, bounded schedule.
-    this.probeStep = 0;
-    this.probe();
+  onPeerEvent(peer: string): void {
+    // The connection holding `peer` closed, or a new connection took the id over (handover): libzmq
+    // reports both the same way. Either way the session's connection is gone and nothing more may
+    // go to that id until a HELLO arrives on the connection that holds it now. O(1) per event.
+    this.helloBudget.forget(peer);
+    const worker = this.workers.get(peer);
+    if (worker !== undefined) this.lose(worker, 'connection closed or taken over', []);
   }
 
-  private readonly probe = (): void => {
-    if (this.probeTimer) clearTimeout(this.probeTimer);
-    this.probeTimer = null;
-    if (this.closing) return;
-    for (const worker of this.workers.values()) this.transport.send(worker.peer, { type: 'HEARTBEAT', epoch: this.epoch });
-    const delay = DISCONNECT_PROBE_DELAYS_MS[this.probeStep++];
-    if (delay !== undefined) {
-      this.probeTimer = setTimeout(this.probe, delay);
-      this.probeTimer.unref();
-    }
-  };
+  private refuseHello(peer: string, now: number, code: 'version' | 'protocol' | 'overloaded', message: string): void {
+    this.drops.count('hello_refused');
+    // Never silence (SPEC §5.1), but at most one ERROR per connection per interval.
+    if (this.errorAnswers.allow(peer, now)) this.transport.send(peer, { type: 'ERROR', code, message });
+  }
 
   private hello(peer: string, m: Hello, existing: WorkerRecord | undefined): void {
-    if (m.workerId !== peer) {
-      this.drops.count('hello_refused');
-      // The envelope's routing id is the worker's identity (SPEC §2); a HELLO claiming another is refused.
-      if (this.errorAnswers.allow(peer, Date.now())) {
-        this.transport.send(peer, { type: 'ERROR', code: 'protocol', message: 'HELLO.workerId must equal the routing id' });
-      }
-      return;
-    }
-    if (!m.versions.includes(PROTOCOL_VERSION)) {
-      this.drops.count('hello_refused');
-      this.transport.send(peer, { type: 'ERROR', code: 'version', message: `this router speaks version ${PROTOCOL_VERSION}` });
-      return;
-    }
     const now = Date.now();
+    if (existing !== undefined && existing.epoch === m.epoch && existing.nonce === m.nonce && existing.workerId === m.workerId) {
+      existing.lastSeenAt = now;
+      this.welcome(peer, m.nonce); // our WELCOME was lost: answer the same way, change nothing
+      return;
+    }
+    // Every other HELLO (re)registers: at most HELLO_BURST per connection per interval.
+    if (!this.helloBudget.allow(peer, now)) return this.refuseHello(peer, now, 'protocol', `more than ${HELLO_BURST} HELLOs in one heartbeat interval`);
+    const refusal = helloRefusal(m);
+    if (refusal !== null) return this.refuseHello(peer, now, refusal.code, refusal.message);
+    // A workerId names one live session: a HELLO on another connection never displaces it (the id
+    // is shown in the admin and the logs, so knowing it must not be enough to take a worker over).
+    const holder = this.byWorkerId.get(m.workerId);
+    if (holder !== undefined && holder !== existing) {
+      return this.refuseHello(peer, now, 'protocol', 'HELLO.workerId is registered on another connection');
+    }
     if (existing !== undefined) {
       existing.lastSeenAt = now;
-      if (existing.epoch === m.epoch && existing.nonce === m.nonce) {
-        this.welcome(peer, m.nonce); // our WELCOME was lost: answer the same way, change nothing
-        return;
-      }
       this.lose(existing, existing.epoch === m.epoch ? 're-registered' : 'restarted', []);
-    } else if (this.workers.size >= MAX_WORKERS) {
-      this.drops.count('hello_refused');
-      this.transport.send(peer, { type: 'ERROR', code: 'overloaded', message: 'too many workers' });
-      return;
+    } else if (this.workers.size >= this.options.maxWorkers) {
+      return this.refuseHello(peer, now, 'overloaded', 'too many workers');
     }
-    const worker = new WorkerRecord(peer, m.workerId, m.epoch, m.nonce, m.pool, m.capacity, m.window, m.meta, now);
+    const worker = new WorkerRecord(peer, m.workerId, m.epoch, m.nonce, m.pool, m.capacity, m.window, storedMeta(m.meta), now);
     worker.credit = Math.min(worker.credit, this.options.maxWorkerStreams);
     this.workers.set(peer, worker);
+    this.byWorkerId.set(m.workerId, worker);
     this.transport.track(peer, now);
     this.welcome(peer, m.nonce);
     this.log.info({ workerId: m.workerId, pool: m.pool, capacity: m.capacity, window: m.window }, 'worker registered');
@@ -297,13 +293,18 @@ export class Registry implements TransportHandler {
     if (worker.lost) return;
     worker.lost = true;
     if (this.workers.get(worker.peer) === worker) this.workers.delete(worker.peer);
+    if (this.byWorkerId.get(worker.workerId) === worker) this.byWorkerId.delete(worker.workerId);
     this.transport.forget(worker.peer);
     this.log.info({ workerId: worker.workerId, reason, inFlight: worker.inFlight }, 'worker lost');
     this.transport.metrics.workerLost(reason);
     this.sink!.workerLost(worker, reason, unsentRequests);
   }
 
-  /** Liveness: heartbeat idle links, forget workers silent for LIVENESS_INTERVALS intervals. */
+  /**
+   * Liveness: heartbeat links idle for half an interval (so a live router is never silent for the
+   * 2 intervals after which a worker replaces its connection, SPEC §5.3), forget workers silent for
+   * LIVENESS_INTERVALS intervals.
+   */
   private readonly tick = (): void => {
     const now = Date.now();
     if (this.drops.version !== this.dropsLogged) {
@@ -315,7 +316,7 @@ export class Registry implements TransportHandler {
     for (const worker of this.workers.values()) {
       if (now - worker.lastSeenAt > LIVENESS_INTERVALS * interval) {
         this.lose(worker, 'heartbeat timeout', []);
-      } else if (this.transport.idleFor(worker.peer, now) >= interval) {
+      } else if (this.transport.idleFor(worker.peer, now) >= interval / 2) {
         this.transport.send(worker.peer, { type: 'HEARTBEAT', epoch: this.epoch });
       }
     }
