@@ -86,8 +86,10 @@ const H1_KEEP_ALIVE_TIMEOUT_MS = 5_000;
  * h2 settings. The header-list size announced (SETTINGS_MAX_HEADER_LIST_SIZE) is 8× --max-header-size
  * (128 KiB by default) on purpose: a list above --max-header-size and below that ceiling reaches
  * the front door, which answers 431 as HTTP/1.1 does; above the ceiling node resets the stream
- * with ENHANCE_YOUR_CALM (RFC 9113 §10.5.1) without buffering more. node's maxSessionMemory
- * (10 MB) bounds what one session's heads may hold together.
+ * with ENHANCE_YOUR_CALM (RFC 9113 §10.5.1) without buffering more. Two limits of nghttp2 close
+ * the whole session instead (GOAWAY): a header block in more than HEADERS + 8 CONTINUATION frames
+ * (~144 KB at the default 16 KB frame size), and a single field over 64 KB (COMPRESSION_ERROR).
+ * node's maxSessionMemory (10 MB) bounds what one session's heads may hold together.
  */
 export function h2Settings(config: FrontServerConfig): { maxHeaderListSize: number; maxConcurrentStreams: number } {
   return { maxHeaderListSize: Math.max(H2_MIN_HEADER_LIST, H2_HEADER_LIST_FACTOR * config.maxHeaderSize), maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS };
