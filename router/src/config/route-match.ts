@@ -2,6 +2,7 @@
 import { fail, headerName, headerValue, list, object, onlyKeys, string, type Path } from '../plugins/check.ts';
 import { getHeader } from '../plugins/headers.ts';
 import type { PluginHead } from '../plugins/types.ts';
+import { normalizeTarget } from '../http/request-target.ts';
 
 export interface RouteMatch {
   /** Lower-case host names; "*.example.com" matches any subdomain. */
@@ -21,6 +22,12 @@ export function parseMatch(raw: unknown, path: Path): RouteMatch {
   if (m['pathPrefix'] !== undefined) {
     pathPrefix = string(m['pathPrefix'], [...path, 'pathPrefix']);
     if (!pathPrefix.startsWith('/')) fail([...path, 'pathPrefix'], 'must start with "/"');
+    // Requests are matched on their normalised path (http/request-target.ts): a prefix that is not
+    // itself normalised ("/a/../b", "//a", "/%61") could never match, or not what it says.
+    const normalized = pathPrefix.includes('?') ? null : normalizeTarget(pathPrefix);
+    if (normalized !== pathPrefix) {
+      fail([...path, 'pathPrefix'], normalized === null ? 'must be a normalised path (no "?", no ".." above "/")' : `must be a normalised path: write "${normalized}"`);
+    }
   }
   return {
     hosts: m['host'] === undefined ? null : strings(m['host'], 'host').map((h) => h.toLowerCase()),
@@ -41,6 +48,7 @@ function hostMatches(authority: string, hosts: readonly string[]): boolean {
   return hosts.some((h) => (h.startsWith('*.') ? host.endsWith(h.slice(1)) : host === h));
 }
 
+/** `head.path` is the normalised origin-form target (the front door normalised it once). */
 export function matches(m: RouteMatch, head: PluginHead): boolean {
   if (m.methods !== null && !m.methods.has(head.method)) return false;
   if (m.pathPrefix !== null && !head.path.startsWith(m.pathPrefix)) return false;
