@@ -153,7 +153,10 @@ export class BridgeExchange implements Dispatcher.DispatchHandler {
   private relay(last: boolean): void {
     const stream = this.stream;
     if (stream.closed) return;
-    if (!stream.responded) stream.respond(this.status, this.headers!);
+    if (!stream.responded) {
+      if (this.status > 599) return this.badStatus();
+      stream.respond(this.status, this.headers!); // over the protocol limits it answers 502 itself
+    }
     const body = this.takePending();
     if (last) {
       stream.end(body).catch(this.relayFailed);
@@ -162,6 +165,16 @@ export class BridgeExchange implements Dispatcher.DispatchHandler {
       this.unsettled += n;
       stream.write(body).then(() => this.settled(n), this.relayFailed);
     }
+  }
+
+  /** A status HTTP has no meaning for (llhttp reads any 3 digits): the client gets a 502 and the log says why. */
+  private badStatus(): void {
+    const stream = this.stream;
+    this.state = 'done';
+    this.ctx.log.warn({ requestId: stream.requestId, status: this.status }, 'backend answered with a status outside 200–599: answered 502');
+    stream.respond(502, ['content-type', 'text/plain; charset=utf-8']);
+    stream.end('bad gateway: the backend sent an invalid status\n').catch(this.relayFailed);
+    this.abortBackend?.(); // after the answer: its onError finds the stream answered and closed
   }
 
   private settled(n: number): void {

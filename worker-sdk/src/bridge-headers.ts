@@ -78,14 +78,16 @@ function dropNamed(list: HeaderList, named: Set<string>): HeaderList {
 
 /**
  * undici's raw response headers ([name, value, …] as Buffers, as received) → a flat list with
- * lower-case names, hop-by-hop fields dropped. Bytes are read as latin1, as undici itself does.
+ * lower-case names, hop-by-hop and Proxy-* fields dropped. Bytes are read as latin1, as undici itself does.
  */
 export function backendResponseHeaders(raw: readonly Buffer[]): HeaderList {
   const out: HeaderList = [];
   let hasConnection = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase();
-    if (HOP_BY_HOP.has(name)) {
+    // Proxy-* fields are about the hop to the backend, never the client's (RFC 9110 §7.6.1, §11.7).
+    // Content-Length stays: undici already held the body to it, and the router checks it again.
+    if (HOP_BY_HOP.has(name) || name.startsWith('proxy-')) {
       if (name === 'connection') hasConnection = true;
       continue;
     }

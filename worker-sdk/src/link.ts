@@ -119,6 +119,9 @@ export class RouterLink implements StreamOwner {
   }
 
   // StreamOwner: what this link's streams use.
+  get logger(): Logger {
+    return this.log;
+  }
   get maxFrame(): number {
     return this.session?.maxFrame ?? 256 * 1024;
   }

@@ -6,6 +6,7 @@
  * out as RES then DATA; `write` waits while the router's window is exhausted (back-pressure instead of
  * buffering). A stream ends when both directions are finished, or at once on RST either way.
  */
+import type { Logger } from 'pino';
 import { EMPTY_BODY, Limits, type Data, type HeaderList, type Message, type Req, type RstCode, type WindowUpdate, type WsOp } from '../../proto/src/index.ts';
 import { StreamResetError, StreamStateError, WebSocketUpgradeError, type StreamEndCode } from './errors.ts';
 import { WebSocketImpl, type WebSocketAcceptOptions, type WebSocketPort, type WorkerWebSocket } from './websocket.ts';
@@ -71,6 +72,29 @@ export interface StreamOwner {
   readonly recvWindow: number;
   /** True once the worker drains: a WebSocket accepted from now on is closed with 1001 at once. */
   readonly closingWebSockets?: boolean;
+  /** Where a response replaced by a 502 is reported (respond() over the protocol limits). */
+  readonly logger?: Logger;
+}
+
+/** The 502 body a response head over the protocol limits is replaced with. */
+const HEAD_TOO_LARGE_BODY = 'bad gateway: the response head is over the protocol limits\n';
+
+/**
+ * Why a response head cannot be sent as the router would accept it (SPEC §10: header fields and
+ * header-frame bytes), or null. The router would refuse the RES as undecodable and answer 502
+ * itself; checking here lets the worker say why in its own log. One pass over the list: the UTF-8
+ * bytes are only measured when the cheap bound (3 bytes per UTF-16 unit) does not already clear it.
+ */
+export function responseHeadProblem(headers: HeaderList): string | null {
+  if (headers.length > Limits.maxHeaderFields * 2) return `${headers.length / 2} header fields (at most ${Limits.maxHeaderFields})`;
+  // RES fields besides the list, and a msgpack length prefix of at most 5 bytes per string.
+  const budget = Limits.maxHeaderBytes - 64 - 5 * headers.length;
+  let units = 0;
+  for (let i = 0; i < headers.length; i++) units += headers[i]!.length;
+  if (units * 3 <= budget) return null;
+  let bytes = 0;
+  for (let i = 0; i < headers.length; i++) bytes += Buffer.byteLength(headers[i]!, 'utf8');
+  return bytes > budget ? `${bytes} bytes of header fields (the header frame holds at most ${Limits.maxHeaderBytes})` : null;
 }
 
 /** The subprotocols a client offered (sec-websocket-protocol, comma-separated, maybe repeated). */
@@ -137,6 +161,8 @@ export class StreamImpl implements Stream, WebSocketPort {
   private isResponded = false;
   private responseFinished = false;
   private ending = false;
+  /** respond() was over the protocol limits and answered 502 instead: the handler's body is dropped. */
+  private replaced = false;
   private writeChain: Promise<void> = Promise.resolve();
   private writesInFlight = 0;
   private wakeWriter: (() => void) | null = null;
@@ -316,12 +342,28 @@ export class StreamImpl implements Stream, WebSocketPort {
 
   respond(status: number, headers?: ResponseHeaders): void {
     if (this.isResponded) throw new StreamStateError('respond() was already called');
-    if (!Number.isInteger(status) || status < 100 || status > 999) throw new StreamStateError(`invalid status ${status}`);
+    // 1xx are not responses (101 is acceptWebSocket()); the router relays 200–599 only (SPEC §4.1).
+    if (!Number.isInteger(status) || status < 200 || status > 599) throw new StreamStateError(`invalid status ${status}: a response status is 200–599`);
     this.isResponded = true;
     if (this.isClosed) return;
-    this.pendingHead = { status, headers: flattenHeaders(headers) };
+    const list = flattenHeaders(headers);
+    const problem = responseHeadProblem(list);
+    if (problem !== null) {
+      this.replaceWith502(status, problem);
+      return;
+    }
+    this.pendingHead = { status, headers: list };
     // Sent at the end of this microtask burst unless a write/end in the same tick carries it inline.
     queueMicrotask(() => this.flushHead());
+  }
+
+  /** The head cannot travel: the client gets a 502 now, said here (the router would only see garbage). */
+  private replaceWith502(status: number, problem: string): void {
+    this.owner.logger?.error({ stream: this.id, requestId: this.requestId, status, problem }, 'response head over the protocol limits: answered 502 instead');
+    this.replaced = true;
+    this.ending = true;
+    this.pendingHead = { status: 502, headers: ['content-type', 'text/plain; charset=utf-8'] };
+    this.emit(Buffer.from(HEAD_TOO_LARGE_BODY), true);
   }
 
   private flushHead(): void {
@@ -333,6 +375,7 @@ export class StreamImpl implements Stream, WebSocketPort {
   write(chunk: Uint8Array | string): Promise<void> {
     if (this.ws) return Promise.reject(new StreamStateError('write() on a WebSocket stream: use the socket'));
     if (!this.isResponded) return Promise.reject(new StreamStateError('write() before respond()'));
+    if (this.replaced) return Promise.resolve();
     if (this.ending) return Promise.reject(new StreamStateError('write() after end()'));
     return this.chain(toBuffer(chunk), false);
   }
@@ -340,6 +383,7 @@ export class StreamImpl implements Stream, WebSocketPort {
   end(chunk?: Uint8Array | string): Promise<void> {
     if (this.ws) return Promise.reject(new StreamStateError('end() on a WebSocket stream: use the socket'));
     if (!this.isResponded) return Promise.reject(new StreamStateError('end() before respond()'));
+    if (this.replaced) return Promise.resolve();
     if (this.ending) return Promise.reject(new StreamStateError('end() was already called'));
     this.ending = true;
     const buf = chunk === undefined ? EMPTY_BODY : toBuffer(chunk);
