@@ -94,9 +94,11 @@ function hexValue(c: number): number {
  * `..` climbs above the root. Returns `target` itself when there is nothing to do.
  */
 export function normalizeTarget(target: string): string | null {
+  // The fast path, on the whole target first (no slice): none of the three means nothing to do.
+  if (target.indexOf('/.') < 0 && target.indexOf('%') < 0 && target.indexOf('//') < 0) return target;
   const q = target.indexOf('?');
   const path = q < 0 ? target : target.slice(0, q);
-  // The fast path: no dot-segment can exist without "/.", no escape without "%", no empty segment without "//".
+  // Again on the path alone: no dot-segment can exist without "/.", no escape without "%", no empty segment without "//".
   if (path.indexOf('/.') < 0 && path.indexOf('%') < 0 && path.indexOf('//') < 0) return target;
   const normalized = normalizePath(path);
   if (normalized === null) return null;
