@@ -3,7 +3,8 @@
  * run until SIGTERM/SIGINT: stop accepting, finish in-flight (≤ --drain-timeout), BYE, exit 0.
  */
 import { Option, type Command } from 'commander';
-import { ROUTER_DEFAULTS, startRouter, type RunningRouter } from '../router/src/index.ts';
+import { ROUTER_DEFAULTS, startRouter, type RouterOptions, type RunningRouter } from '../router/src/index.ts';
+import { ADMIN_TOKEN_ENV, checkAdminToken, MIN_ADMIN_TOKEN_LENGTH } from '../router/src/admin/access.ts';
 import { exitOnConfigError } from '../router/src/config/errors.ts';
 import { parseEndpoint, parseHostPort, parseInteger, type HostPort } from './parse.ts';
 import { accessLogOption, checkFrontDoorFlags, tlsCertOption, tlsKeyOption, type FrontDoorFlags } from './front-door-options.ts';
@@ -29,6 +30,8 @@ interface RouterFlags extends FrontDoorFlags {
   drainTimeout: number;
   logLevel: string;
   admin?: HostPort;
+  adminToken?: string;
+  adminAllowedHosts?: string[];
   headerTimeout: number;
   bodyTimeout: number;
   retryBudget: number;
@@ -44,6 +47,16 @@ interface RouterFlags extends FrontDoorFlags {
 }
 
 const D = ROUTER_DEFAULTS;
+
+/** --admin with its token and extra Host names (admin/access.ts); undefined when --admin is absent. */
+function adminOptions(flags: RouterFlags): RouterOptions['admin'] {
+  if (flags.admin === undefined) return undefined;
+  return {
+    ...flags.admin,
+    ...(flags.adminToken !== undefined ? { token: flags.adminToken } : {}),
+    ...(flags.adminAllowedHosts !== undefined ? { allowedHosts: flags.adminAllowedHosts } : {}),
+  };
+}
 
 function intOption(flags: string, description: string, min: number, max: number, defaultValue: number): Option {
   return new Option(flags, description).argParser(parseInteger(min, max)).default(defaultValue);
@@ -71,6 +84,8 @@ export function registerRouterCommand(program: Command): void {
     .addOption(intOption('--max-header-size <bytes>', 'largest request head (431 beyond)', 1024, 1 << 24, D.maxHeaderSize))
     .addOption(intOption('--drain-timeout <ms>', 'how long shutdown waits for in-flight requests', 0, 3_600_000, D.drainTimeoutMs))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(D.logLevel))
+    .addOption(new Option('--admin-token <token>', `with --admin: require "Authorization: Bearer <token>" on /metrics, /workers and /stats (≥ ${MIN_ADMIN_TOKEN_LENGTH} characters; prefer the env variable: it stays out of ps)`).env(ADMIN_TOKEN_ENV))
+    .option('--admin-allowed-hosts <names>', 'with --admin: Host names answered besides loopback names and the bound address (comma-separated; others get 421)', (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
     .addOption(new Option('--admin <[host:]port>', 'serve /metrics, /workers, /healthz, /readyz and the dashboard here (host defaults to 127.0.0.1; off by default)').argParser(parseHostPort('127.0.0.1')))
     .addOption(new Option('--config <file>', 'routing config (YAML or JSON): routes, plugin chains, pools; reloaded on change and SIGHUP'))
     .addOption(tlsCertOption())
@@ -89,6 +104,13 @@ export function registerRouterCommand(program: Command): void {
     .addOption(intOption('--processes <n>', 'router processes sharing the HTTP port, each binding its own ZeroMQ endpoint (--bind port + i, or ipc path + "-i")', 1, MAX_PROCESSES, 1))
     .action(async (flags: RouterFlags, cmd: Command) => {
       checkFrontDoorFlags(flags, cmd);
+      if (flags.admin !== undefined && flags.adminToken !== undefined) {
+        try {
+          checkAdminToken(flags.adminToken);
+        } catch (err) {
+          cmd.error(`error: --admin-token / ${ADMIN_TOKEN_ENV}: ${(err as Error).message}`, { exitCode: 2 });
+        }
+      }
       if (shouldRunPrimary(flags.processes)) {
         try {
           endpointsForProcesses(flags.bind, flags.processes);
@@ -140,7 +162,7 @@ export function registerRouterCommand(program: Command): void {
         maxHeaderSize: flags.maxHeaderSize,
         drainTimeoutMs: flags.drainTimeout,
         logLevel: flags.logLevel,
-        admin: flags.admin,
+        admin: adminOptions(flags),
         logger: createCliLogger(flags.logLevel),
         accessLog: flags.accessLog,
         tlsCert: flags.tlsCert,

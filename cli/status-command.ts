@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { WorkerReportEntry, WorkersReport } from '../router/src/admin/index.ts';
+import { ADMIN_TOKEN_ENV } from '../router/src/admin/access.ts';
 import { parseInteger } from './parse.ts';
 
 const DEFAULT_ADMIN = 'http://127.0.0.1:9090';
@@ -122,11 +123,15 @@ async function fetchReport(url: URL, timeoutMs: number): Promise<WorkersReport> 
   let res: Response;
   let text: string;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    // A router started with --admin-token: the same token, from the same environment variable.
+    const token = process.env[ADMIN_TOKEN_ENV];
+    const headers: Record<string, string> = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers });
     text = await res.text();
   } catch (err) {
     throw new StatusError(`cannot reach ${url.href}: ${describeFetchError(err, timeoutMs)}`);
   }
+  if (res.status === 401) throw new StatusError(`${url.href} needs the admin token: set ${ADMIN_TOKEN_ENV}`);
   if (res.status !== 200) throw new StatusError(`${url.href} answered HTTP ${res.status}`);
   if (text.length > MAX_REPORT_BYTES) throw new StatusError(`${url.href} answered more than ${MAX_REPORT_BYTES} bytes`);
   let json: unknown;

@@ -38,7 +38,7 @@ export interface ResolvedRouterOptions {
   /** Logger to use instead of a new pino logger on stdout. */
   logger?: Logger;
   /** Admin endpoint address (/metrics, /workers, /stats, /healthz, /readyz, dashboard); off when absent. Port 0: ephemeral. */
-  admin?: { host: string; port: number };
+  admin?: { host: string; port: number; /** Bearer token for the data routes (admin/access.ts). */ token?: string; /** Extra Host names answered (admin/access.ts). */ allowedHosts?: readonly string[] };
   /** One "access" log line per request at info level (nginx's access_log; on by default). */
   accessLog: boolean;
   /** TLS: PEM certificate chain file; with tlsKey the front door speaks HTTPS (ALPN h2 + http/1.1). */

@@ -9,11 +9,15 @@
  *   GET /readyz    200 when taking requests with ≥ 1 ready worker, else 503 with the reason
  *   GET /          the live dashboard
  *
- * No authentication: bind it to loopback or a private network (the default host is 127.0.0.1).
+ * Access (access.ts): only Host names that are this endpoint's own address or loopback names are
+ * answered (421 otherwise: DNS rebinding), and with `--admin-token` every data route needs
+ * `Authorization: Bearer <token>` (401 otherwise). Still bind it to loopback or a private network
+ * (the default host is 127.0.0.1): it is plain HTTP.
  */
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
+import { registerAdminAccess } from './access.ts';
 import { loadDashboard } from './dashboard.ts';
 import { registerScrapeMetrics } from './scrape-metrics.ts';
 import type { RouterLiveState } from './live-state.ts';
@@ -24,6 +28,10 @@ export interface AdminListenOptions {
   host: string;
   /** 0 asks for an ephemeral port. */
   port: number;
+  /** Bearer token for every data route (access.ts); absent: Host check only. */
+  token?: string;
+  /** Host names answered besides loopback names and the bound address (access.ts). */
+  allowedHosts?: readonly string[];
 }
 
 /** How often /stats samples, and how much history it keeps (the dashboard's chart width). */
@@ -43,6 +51,7 @@ export async function startAdminServer(listen: AdminListenOptions, state: Router
   const registry = state.metrics.registry;
 
   const app = Fastify({ logger: false, forceCloseConnections: true });
+  registerAdminAccess(app, { bindHost: listen.host, ...(listen.token !== undefined ? { token: listen.token } : {}), ...(listen.allowedHosts ? { allowedHosts: listen.allowedHosts } : {}) }, log);
   app.addHook('onSend', async (_request, reply) => {
     // Live numbers: never cached by a browser or an intermediary.
     reply.header('cache-control', 'no-store');
