@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { EMPTY_BODY, type Message, type Req } from '../../proto/src/index.ts';
 import { FakeWorker } from '../router/fake-worker.ts';
-import { startRouter, useTestEnvironment, withTimeout, type LogLine, type RouterProcess } from '../helpers/index.ts';
+import { httpRequest, startRouter, useTestEnvironment, withTimeout, type LogLine, type RouterProcess } from '../helpers/index.ts';
 import { RawH1Connection } from './raw-h1.ts';
 
 const X70 = Buffer.alloc(70, 'X');
@@ -116,7 +116,7 @@ describe('the router frames every response (issue 11 items 1–3)', () => {
   before(async () => {
     // --request-timeout 0: a refused response that is not answered at once would hang forever
     // (the test's own bounds catch that) instead of becoming a 504 after 60 s.
-    router = await startRouter(env.group, { bind: env.tmp.ipc('r.sock'), args: ['--request-timeout', '0'] });
+    router = await startRouter(env.group, { bind: env.tmp.ipc('r.sock'), args: ['--request-timeout', '0', '--admin', '127.0.0.1:0'] });
     worker = new FakeWorker(router.bindEndpoint, { capacity: 64, window: 1 << 20 });
     await worker.sendHello({}, 30_000);
     await worker.next('WELCOME', 30_000);
@@ -376,6 +376,13 @@ describe('the router frames every response (issue 11 items 1–3)', () => {
       'a counted protocol violation',
     );
     assert.ok(Object.values(line['reasons'] as Record<string, number>).reduce((a, b) => a + b, 0) >= 1);
+    // And in /metrics, by reason.
+    const listening = router.proc.findLogs((l: LogLine) => l.msg === 'router listening')[0]!;
+    const metrics = (await httpRequest(`${String(listening['admin']).replace(/\/$/, '')}/metrics`, { timeoutMs: 10_000 })).body.toString();
+    for (const reason of ['length_mismatch', 'bad_head', 'bad_status', 'undecodable', 'ws_op_on_http', 'informational_dropped']) {
+      const m = new RegExp(`^zeroproxy_protocol_drops_total\\{reason="response_${reason}"\\} (\\d+)`, 'm').exec(metrics);
+      assert.ok(m !== null && Number(m[1]) >= 1, `response_${reason} counted: ${metrics.split('\n').filter((l) => l.includes('drops_total')).join(' | ')}`);
+    }
     assert.equal(router.proc.exitInfo, undefined, 'the router is still running');
   });
 });

@@ -22,7 +22,12 @@ export function routerLiveState(parts: RouterParts): RouterLiveState {
     workers: () => registry.list(),
     inFlight: () => dispatcher.inFlight,
     queued: () => dispatcher.queued,
-    drops: () => registry.drops.snapshot(),
+    // Refused responses are drops too (reasons prefixed `response_`: response framing, SPEC §7.3).
+    drops: () => {
+      const all = registry.drops.snapshot();
+      for (const [reason, n] of Object.entries(dispatcher.responseIssues.snapshot())) all[`response_${reason}`] = n;
+      return all;
+    },
     accepting: parts.accepting,
     ...(parts.websockets ? { websockets: () => parts.websockets! } : {}),
   };
