@@ -130,6 +130,8 @@ describe('HTTP/2 slow clients', () => {
       const results = await withTimeout(Promise.all(conns.map((c) => c.closed)), HEADER_TIMEOUT_MS + 9 * TRICKLE_EVERY_MS + SLACK_MS, 'the router to close ten trickling h2 connections');
       for (const types of results) assert.ok(types.includes(FRAME_GOAWAY), `GOAWAY before the close (frames: ${types.join(',')})`);
       assert.ok(Date.now() - started >= HEADER_TIMEOUT_MS, 'not closed before the timeout');
+      // Counted and logged (rate-limited) by reason.
+      await router.proc.waitForLog((l) => l['msg'] === 'HTTP/2 session closed: slow client' && l['reason'] === 'header-timeout', 5000, 'the slow-client log line');
     } finally {
       for (const c of conns) c.socket.destroy();
     }

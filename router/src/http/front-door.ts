@@ -15,6 +15,7 @@ import { createAccessLog } from './access-log.ts';
 import { requestHead } from './proxy-headers.ts';
 import { refuseOnSocket } from './refusals.ts';
 import { createFrontServer, type FrontRequest, type FrontResponse, type FrontServer } from './server-factory.ts';
+import { PerKeyRateLimit } from '../util/rate-limit.ts';
 import { WebSocketHub } from '../websocket/hub.ts';
 import { createUpgradeListener } from '../websocket/upgrade-listener.ts';
 
@@ -51,10 +52,15 @@ function headerListSize(rawHeaders: readonly string[]): number {
   return size;
 }
 
+/** At most one "HTTP/2 session closed: slow client" line per reason this often. */
+const SESSION_LOG_INTERVAL_MS = 10_000;
+
 export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Dispatcher): FrontDoor {
   const accessLog = createAccessLog(dispatcher.log, options.accessLog);
   const websockets = new WebSocketHub(options, dispatcher, accessLog);
   let front: FrontServer | undefined;
+  // Slow-client session closes: one log line per reason per interval, with the running counts.
+  const sessionLog = new PerKeyRateLimit(SESSION_LOG_INTERVAL_MS);
 
   /** Turns one request into a Stream for the dispatcher; the response is written raw. */
   const proxy = (req: FrontRequest, res: FrontResponse): void => {
@@ -89,7 +95,16 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
     // ("/%zz", PROPFIND) reach the worker unchanged because nothing on this path interprets them.
     serverFactory: () => {
       front = createFrontServer(
-        { maxHeaderSize: options.maxHeaderSize, tlsCert: options.tlsCert, tlsKey: options.tlsKey, headerTimeoutMs: options.headerTimeoutMs, bodyTimeoutMs: options.bodyTimeoutMs },
+        {
+          maxHeaderSize: options.maxHeaderSize,
+          tlsCert: options.tlsCert,
+          tlsKey: options.tlsKey,
+          headerTimeoutMs: options.headerTimeoutMs,
+          bodyTimeoutMs: options.bodyTimeoutMs,
+          onSessionClosed: (reason, counts) => {
+            if (sessionLog.allow(reason, Date.now())) dispatcher.log.warn({ reason, closedSoFar: { ...counts } }, 'HTTP/2 session closed: slow client');
+          },
+        },
         proxy,
       );
       // HTTP/1.1 `Upgrade`: WebSocket to the hub, any other token served as plain HTTP/1.1.

@@ -38,6 +38,8 @@ export interface H2SessionLimits {
   idleTimeoutMs?: number;
   /** Defaults to H2_GOAWAY_GRACE_MS. */
   goawayGraceMs?: number;
+  /** Told each time a rule closes a session (the front door counts and logs it, rate-limited). */
+  onClose?: (reason: SessionCloseReason, counts: Readonly<Record<SessionCloseReason, number>>) => void;
 }
 
 /** Why the front door closed a session (counted, and logged at debug by the caller if it wants). */
@@ -67,6 +69,7 @@ export class SessionSet {
   private readonly headerTimeoutMs: number;
   private readonly idleTimeoutMs: number;
   private readonly goawayGraceMs: number;
+  private readonly onClose: H2SessionLimits['onClose'];
   /** Sessions closed by the rules above, by reason (tests and metrics read it). */
   readonly closed: Record<SessionCloseReason, number> = { 'preface-timeout': 0, 'header-timeout': 0, idle: 0 };
 
@@ -74,6 +77,7 @@ export class SessionSet {
     this.headerTimeoutMs = limits.headerTimeoutMs;
     this.idleTimeoutMs = limits.idleTimeoutMs ?? H2_IDLE_TIMEOUT_MS;
     this.goawayGraceMs = limits.goawayGraceMs ?? H2_GOAWAY_GRACE_MS;
+    this.onClose = limits.onClose;
   }
 
   track(session: ServerHttp2Session): void {
@@ -148,6 +152,7 @@ export class SessionSet {
 
   private end(w: Watched, reason: SessionCloseReason): void {
     this.closed[reason]++;
+    this.onClose?.(reason, this.closed);
     w.goneAway = true;
     const session = w.session;
     if (reason === 'preface-timeout') {

@@ -20,7 +20,7 @@ import {
   type Http2ServerResponse,
 } from 'node:http2';
 import type { Socket } from 'node:net';
-import { SessionSet } from './h2-sessions.ts';
+import { SessionSet, type SessionCloseReason } from './h2-sessions.ts';
 import { sniffProtocol, sniffTls } from './protocol-sniffer.ts';
 import { refuseConnect, refusePlainHttp } from './refusals.ts';
 import { ROUTER_DEFAULTS } from '../options.ts';
@@ -42,6 +42,8 @@ export interface FrontServerConfig {
   headerTimeoutMs?: number;
   /** The whole request, head and body, must arrive within this (ms) → 408; 0 = none. */
   bodyTimeoutMs?: number;
+  /** Told when an HTTP/2 session is closed for a slow-client rule (h2-sessions.ts). */
+  onSessionClosed?: (reason: SessionCloseReason, counts: Readonly<Record<SessionCloseReason, number>>) => void;
 }
 
 /**
@@ -116,7 +118,7 @@ function readPem(path: string, what: string): Buffer {
 }
 
 function createCleartext(config: FrontServerConfig, listener: RequestListener): FrontServer {
-  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout });
+  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, onClose: config.onSessionClosed });
   const h1 = createServer(
     {
       maxHeaderSize: config.maxHeaderSize,
@@ -171,7 +173,7 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
 function createTls(config: FrontServerConfig, listener: RequestListener): FrontServer {
   const cert = readPem(config.tlsCert!, 'certificate');
   const key = readPem(config.tlsKey!, 'key');
-  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout });
+  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, onClose: config.onSessionClosed });
   let server: Http2SecureServer;
   try {
     server = createSecureServer({ cert, key, allowHTTP1: true, settings: h2Settings(config) }, listener);
