@@ -25,6 +25,9 @@ export const RELAY_HIGH_WATER_BYTES = 64 * 1024;
 /** What a client reads when the backend failed: no backend address or error detail (the log has both). */
 export const BAD_GATEWAY_BODY = 'bad gateway: the backend did not answer';
 
+/** How long a request that could not connect is held before its RST `refused` (see onError). */
+export const REFUSED_HOLD_MS = 100;
+
 /** What every exchange of one bridge shares (one object per bridge, not per request). */
 export interface ExchangeContext {
   log: Logger;
@@ -107,7 +110,11 @@ export class BridgeExchange implements Dispatcher.DispatchHandler {
       // DRAIN reaches the router before the RST and the retry does not come back here.
       this.ctx.log.warn({ requestId: stream.requestId, backend: this.ctx.origin, code: e.code }, 'backend refused the connection: request refused for a retry elsewhere');
       this.ctx.connectFailed(e.code!);
-      stream.reset('refused', 'backend not taking connections');
+      // Held a moment: while this stream is open the leaving worker does not say BYE yet, so a REQ
+      // the router sent before it read our DRAIN still finds us and gets RST `refused` (retried
+      // anywhere) rather than vanishing with the BYE (retried only if idempotent).
+      const refuse = (): void => stream.reset('refused', 'backend not taking connections');
+      setTimeout(refuse, REFUSED_HOLD_MS);
       return;
     }
     if (!stream.responded) {
