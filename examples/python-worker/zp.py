@@ -31,7 +31,7 @@ from zp_websocket import WebSocketClosed, WebSocketUpgradeError, expire_closes, 
 
 HELLO_BACKOFF_START = 0.1  # SPEC §5.2: 100 ms, doubling, at most 5 s
 HELLO_BACKOFF_MAX = 5.0
-LIVENESS = 3  # SPEC §5.3: a peer silent for 3 intervals is dead
+LIVENESS = 2  # SPEC §5.3: a router silent for 2 intervals has lost this connection: reconnect
 SEND_TIMEOUT_MS = 2000  # a router that never drains its pipe must not stall the loop forever
 
 
@@ -50,7 +50,29 @@ class Session:
         self.worker, self.endpoint, self.name = worker, endpoint, endpoint.encode()
         self.streams = {}
         self.outbox = []
+        self.sock = None
+        self.open_connection()
         self.new_hello_loop(now=time.monotonic())
+
+    def open_connection(self):
+        """SPEC §2: one socket per connection, with a fresh random routing id (a secret, never the
+        workerId and never logged), so a connection displaced by a peer reusing its id is replaced."""
+        if self.sock is not None:
+            self.worker.poller.unregister(self.sock)
+            self.sock.close(linger=0)
+        sock = self.worker.ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.ROUTING_ID, secrets.token_urlsafe(18).encode())
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        # Not ZMQ_IMMEDIATE (SPEC §2): with it libzmq creates the pipe only after the handshake and
+        # the connect routing id (our name for the router) is lost, so sends never reach the router.
+        # Messages queued while a router is down may reach its next process; it answers them with
+        # ERROR unknown_peer, which an unregistered session ignores (SPEC §5.4).
+        sock.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
+        sock.setsockopt(zmq.LINGER, 1000)
+        sock.setsockopt(zmq.CONNECT_ROUTING_ID, self.name)
+        sock.connect(self.endpoint)
+        self.worker.poller.register(sock, zmq.POLLIN)
+        self.sock = sock
 
     def new_hello_loop(self, now, backoff=HELLO_BACKOFF_START):
         for st in self.streams.values():  # SPEC §5.5 step 3: abort, send nothing more, no credit back
@@ -81,19 +103,10 @@ class Worker:
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.ROUTER)
-        self.sock.setsockopt(zmq.ROUTING_ID, self.id.encode())
-        self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # SPEC §2: a send before the handshake fails
-        # Not ZMQ_IMMEDIATE: with it libzmq creates the pipe only after the handshake and the
-        # connect routing id (our name for the router) is lost, so sends never reach the router.
-        # Messages queued while a router is down may reach its next process; it answers them with
-        # ERROR unknown_peer, which an unregistered session ignores (SPEC §5.4).
-        self.sock.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
-        self.sock.setsockopt(zmq.LINGER, 1000)
+        self.poller = zmq.Poller()
+        self.poller.register(self.wake_r, zmq.POLLIN)
         self.sessions = {}
         for endpoint in connect:
-            self.sock.setsockopt(zmq.CONNECT_ROUTING_ID, endpoint.encode())
-            self.sock.connect(endpoint)
             self.sessions[endpoint.encode()] = Session(self, endpoint)
         self.stopping = None  # monotonic deadline once SIGTERM/SIGINT arrived
         self.stop_requested = False
@@ -117,15 +130,13 @@ class Worker:
 
     # ---------------------------------------------------------------- the loop
     def run(self):
-        poller = zmq.Poller()
-        poller.register(self.sock, zmq.POLLIN)
-        poller.register(self.wake_r, zmq.POLLIN)
         while True:
             now = time.monotonic()
             timeout = max(0, min(self.next_timer(now) - now, 1.0))
-            ready = dict(poller.poll(timeout * 1000))
-            if self.sock in ready:
-                self.read_socket()
+            ready = dict(self.poller.poll(timeout * 1000))
+            for s in list(self.sessions.values()):
+                if s.sock in ready:
+                    self.read_socket(s)
             if self.wake_r in ready:
                 try:
                     os.read(self.wake_r, 4096)
@@ -140,7 +151,8 @@ class Worker:
             self.flush()
             if self.stopping is not None and self.drained(now):
                 break
-        self.sock.close()
+        for s in self.sessions.values():
+            s.sock.close()
         self.ctx.term()
 
     def next_timer(self, now):
@@ -152,14 +164,14 @@ class Worker:
                 t = min(t, s.next_hello)
         return t
 
-    def read_socket(self):
+    def read_socket(self, s):
+        sock = s.sock
         for _ in range(1000):  # bounded, so handler events and timers get their turn
             try:
-                frames = self.sock.recv_multipart(zmq.NOBLOCK)
+                frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            s = self.sessions.get(frames[0])
-            if s is None:
+            if frames[0] != s.name:
                 self.warn_limited("unknown router", "message from unknown router",
                                   router=frames[0][:64].decode(errors="replace"))
                 continue
@@ -442,7 +454,10 @@ class Worker:
                 s.backoff = min(s.backoff * 2, HELLO_BACKOFF_MAX)
             return
         if now - s.last_heard >= LIVENESS * s.heartbeat:
-            self.router_lost(s, "router silent for 3 heartbeat intervals")
+            # SPEC §5.3: if another connection took this one's routing id over, nothing sent on it
+            # reaches the router again: a new connection with a new routing id always gets through.
+            self.router_lost(s, "router silent for 2 heartbeat intervals")
+            s.open_connection()
             return
         if s.closing:
             expire_closes(self, s, now)
@@ -488,7 +503,7 @@ class Worker:
             batch, s.outbox = s.outbox, []
             for i in range(0, len(batch), MAX_PAIRS):
                 try:
-                    self.sock.send_multipart([s.name] + encode_batch(batch[i:i + MAX_PAIRS]))
+                    s.sock.send_multipart([s.name] + encode_batch(batch[i:i + MAX_PAIRS]))
                     s.last_sent = time.monotonic()
                 except zmq.ZMQError as err:
                     if s.registered:  # SPEC §5.3: a failed send to a registered router means it is gone

@@ -50,7 +50,7 @@ describeUnlessMissing('python worker against a scripted router (protocol level)'
   });
 
   test('HELLO carries what SPEC §4 asks for; WELCOME registers the worker', async () => {
-    assert.equal(hello.workerId, workerId, 'HELLO.workerId equals the routing id');
+    assert.equal(hello.workerId, workerId, 'HELLO.workerId is the name the worker was given (its routing id is random)');
     assert.deepEqual(hello.versions, [1]);
     assert.equal(hello.pool, 'default');
     assert.equal(hello.capacity, 2);

@@ -67,8 +67,9 @@ export interface ScriptedRouter {
 }
 
 /**
- * Binds a real ZeroMQ ROUTER on a fresh ipc:// endpoint and records, in order, what `workerId`
- * sends (other peers are ignored); `observe` sees each decoded message first (window bookkeeping).
+ * Binds a real ZeroMQ ROUTER on a fresh ipc:// endpoint and records, in order, what the worker
+ * named `workerId` sends on the connection of its latest HELLO (workers use a random routing id per
+ * connection, SPEC §2; other peers are ignored); `observe` sees each decoded message first.
  */
 export async function startScriptedRouter(
   workerId: string,
@@ -79,19 +80,24 @@ export async function startScriptedRouter(
   const endpoint = `ipc://${join(dir, 'scripted.sock')}`;
   const sock = new Router({ mandatory: true, handover: true, sendTimeout: 2000 });
   await sock.bind(endpoint);
+  /** The worker's current routing id (learned from its HELLO). */
+  let envelope: Buffer = Buffer.from(workerId);
   const receiving = (async () => {
     for await (const [from, ...frames] of sock) {
-      if (from?.toString() !== workerId) continue;
+      if (from === undefined) continue;
       decodeFrames(frames, {
         message: (m) => {
+          if (m.type === 'HELLO' && m.workerId === workerId) envelope = from;
+          if (!from.equals(envelope)) return;
           observe(m);
           inbox.push(m);
         },
-        error: (e) => inbox.decodeErrors.push(e.code),
+        error: (e) => {
+          if (from.equals(envelope)) inbox.decodeErrors.push(e.code);
+        },
       });
     }
   })().catch(() => undefined); // ends with an error when the socket closes
-  const envelope = Buffer.from(workerId);
   return {
     endpoint,
     inbox,

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Router } from 'zeromq';
 import { decodeFrames, encode, type DecodeSink, type Message } from '../../proto/src/index.ts';
+import { helloRefusal } from '../../router/src/workers/hello-rules.ts';
 import { ALL_TYPES, createRng, randomMessage, type Rng } from '../proto/random-messages.ts';
 import { httpRequest, makeAgent, startRouter, startWorker, useTestEnvironment, withTimeout, type LogLine, type RouterProcess } from '../helpers/index.ts';
 
@@ -21,13 +22,21 @@ const LANES = 8;
 
 type Counts = Record<string, number>;
 
-/** What the router's registry does with each decoded pair of an unregistered peer (registry.ts). */
-function expectedDrops(frames: Buffer[], peer: string, counts: Counts): boolean {
+const GOOD_WORKER_ID = 'good-worker';
+
+/**
+ * What the router's registry does with each decoded pair of an unregistered peer (registry.ts): a
+ * HELLO registers the peer's own connection unless hello-rules refuse it or another live session
+ * holds its workerId (the good worker's); whatever else it sends is an unknown peer's. A single empty
+ * frame is what libzmq's ROUTER_NOTIFY events look like, so the transport takes it for one.
+ */
+function expectedDrops(frames: Buffer[], _peer: string, counts: Counts): boolean {
   let registers = false;
+  if (frames.length === 1 && frames[0]!.length === 0) return false;
   const sink: DecodeSink = {
     error: (e) => void (counts[e.code] = (counts[e.code] ?? 0) + 1),
     message: (m: Message) => {
-      if (m.type === 'HELLO' && m.workerId === peer) registers = true;
+      if (m.type === 'HELLO' && helloRefusal(m) === null && m.workerId !== GOOD_WORKER_ID) registers = true;
       const reason = m.type === 'HELLO' ? 'hello_refused' : 'unknown_peer';
       counts[reason] = (counts[reason] ?? 0) + 1;
     },
@@ -104,7 +113,7 @@ describe('rogue peer: 100,000 random and mutated messages', () => {
 
   before(async () => {
     router = await startRouter(env.group, { bind: env.tmp.ipc('r.sock') });
-    await startWorker(env.group, { connect: router.bindEndpoint, handler: 'echo', id: 'good-worker' });
+    await startWorker(env.group, { connect: router.bindEndpoint, handler: 'echo', id: GOOD_WORKER_ID });
   });
 
   function peer(id: string): Router {
@@ -151,7 +160,7 @@ describe('rogue peer: 100,000 random and mutated messages', () => {
     for (let n = 0; n < MESSAGES; n++) {
       const frames = rogueMessage(rng, base, big);
       const counts: Counts = {};
-      // A HELLO under its own routing id would register the rogue (then it is a worker, not a rogue).
+      // A HELLO that registers makes the rogue a worker on its own connection (then it is not a rogue).
       if (expectedDrops(frames, ROGUE_ID, counts)) {
         skipped++;
         continue;
@@ -181,7 +190,8 @@ describe('rogue peer: 100,000 random and mutated messages', () => {
     const line = await router.proc.waitForLog((l) => l.msg === 'dropped messages' && (l['total'] as number) >= total, 60_000, `the router to count ${total} drops ${seed}`);
     const sorted = (c: Counts): Counts => Object.fromEntries(Object.entries(c).sort(([a], [b]) => a.localeCompare(b)));
     assert.deepEqual(sorted(drops(line)), sorted(expected), `drop counters by reason ${seed}`);
-    assert.ok(skipped < MESSAGES / 100, `few messages skipped (${skipped})`);
+    // Any valid HELLO registers the peer on its own connection (about 3% of the random messages).
+    assert.ok(skipped < MESSAGES / 20, `few messages skipped (${skipped})`);
     assert.equal(router.proc.exitInfo, undefined, 'the router is still running');
     const after = await httpRequest(`${router.httpUrl}/after-fuzz`);
     assert.equal(after.status, 200);
