@@ -113,6 +113,10 @@ describe('request target and Host', () => {
       assert.match(r.statusLine, /^HTTP\/1\.1 400 /, `${target} → ${r.statusLine}`);
       assert.equal(errorCode(r), 'ZP_ERR_BAD_TARGET', target);
     }
+    // The same on a WebSocket opening handshake (the upgrade path does not pass through the parser twice).
+    const ws = await send(router, 'GET /pfx/../../ws HTTP/1.1', 'Host: good\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n');
+    assert.match(ws.statusLine, /^HTTP\/1\.1 400 /, ws.statusLine);
+    assert.equal(errorCode(ws), 'ZP_ERR_BAD_TARGET');
     assert.deepEqual(seen, []);
   });
 
