@@ -345,7 +345,16 @@ export class Stream {
     if (m.status === 101) return this.protocolError('status 101 on a stream that is not a WebSocket', 'bad_status');
     if (m.fin || m.body.length > 0) return this.protocolError(`status ${m.status} with a body or fin`, 'bad_status');
     const req = this.req;
-    if (m.status !== 103 || ++this.informational > MAX_EARLY_HINTS || (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) {
+    // Not to HTTP/1.0 clients (RFC 9110 §15.2), nor before a WebSocket's 101 (clients take any other
+    // status there for a refusal).
+    const scheme = this.head.scheme;
+    if (
+      m.status !== 103 ||
+      ++this.informational > MAX_EARLY_HINTS ||
+      (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) ||
+      scheme === 'ws' ||
+      scheme === 'wss'
+    ) {
       this.host.responseDropped(this.worker, 'informational_dropped');
       return;
     }
