@@ -134,6 +134,35 @@ describe('request target and Host', () => {
     for (const [target, expected] of cases) assert.deepEqual(await reached(`GET ${target} HTTP/1.1`), expected, target);
   });
 
+  it('HTTP/2 paths follow the same rules', async () => {
+    const session = await connectH2(router.httpUrl);
+    try {
+      const get = (p: string): Promise<{ status: number; body: string }> =>
+        withTimeout(
+          new Promise((resolve, reject) => {
+            const stream = session.request({ ':path': p });
+            let status = 0;
+            const chunks: Buffer[] = [];
+            stream.once('response', (h) => (status = Number(h[':status'])));
+            stream.on('data', (c: Buffer) => chunks.push(c));
+            stream.once('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
+            stream.once('error', reject);
+          }),
+          10_000,
+          `HTTP/2 GET ${p}`,
+        );
+      const climbing = await get('/pfx/../../secret');
+      assert.equal(climbing.status, 400);
+      assert.match(climbing.body, /ZP_ERR_BAD_TARGET/);
+      assert.deepEqual(seen, []);
+      const inside = await get('/pfx/a/%2e%2e/b');
+      assert.equal(inside.status, 200, inside.body);
+      assert.deepEqual(seen.map((x) => [x.backend, x.url]), [['pfx', '/app/pfx/b']]);
+    } finally {
+      await closeH2(session);
+    }
+  });
+
   it('two Host fields, an invalid Host, or none on HTTP/1.1 get 400; HTTP/1.0 may omit it', async () => {
     for (const headers of ['Host: good\r\nHost: evil\r\n', 'Host: good\r\nHost: good\r\n', 'Host: a@b\r\n', 'Host: good/x\r\n', 'Host: a b\r\n', 'Host:\r\n', '']) {
       const r = await send(router, 'GET /pfx/x HTTP/1.1', headers);
