@@ -333,10 +333,10 @@ describe('the router frames every response (issue 11 items 1–3)', () => {
     const session = http2.connect(router.httpUrl);
     session.on('error', () => undefined);
     try {
-      const ask = (path: string, onHead?: () => void): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string; rstCode: number }> =>
+      const ask = (path: string, onHead?: () => void, method = 'GET'): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string; rstCode: number }> =>
         withTimeout(
           new Promise((resolve) => {
-            const req = session.request({ ':path': path });
+            const req = session.request({ ':path': path, ':method': method });
             let status = 0;
             let headers: http2.IncomingHttpHeaders = {};
             const chunks: Buffer[] = [];
@@ -364,6 +364,13 @@ describe('the router frames every response (issue 11 items 1–3)', () => {
       assert.equal(bad.headers['x-leak'], undefined, 'none of the refused head\'s fields');
       const rst = await ask('/res-rst');
       assert.equal(rst.status, 502);
+      for (const [path, method, status] of [['/204', 'GET', 204], ['/304', 'GET', 304], ['/head-body', 'HEAD', 200]] as const) {
+        const r = await ask(path, undefined, method);
+        assert.equal(r.status, status, path);
+        assert.equal(r.body, '', `${path}: no body`);
+        assert.equal(r.rstCode, 0, `${path}: ended cleanly`);
+        if (path === '/204') assert.equal(r.headers['content-length'], undefined);
+      }
     } finally {
       session.destroy();
     }
