@@ -87,6 +87,11 @@ describe('request target and Host', () => {
     seen.length = 0;
   });
 
+  /** (backend, url) of every request the backends got since the test began. */
+  function seenUrls(): [string, string][] {
+    return seen.map((x) => [x.backend, x.url]);
+  }
+
   /** Sends a request line and returns the one backend request it caused. */
   async function reached(requestLine: string, headers?: string): Promise<Seen> {
     const r = await send(router, requestLine, headers);
@@ -157,7 +162,7 @@ describe('request target and Host', () => {
       assert.deepEqual(seen, []);
       const inside = await get('/pfx/a/%2e%2e/b');
       assert.equal(inside.status, 200, inside.body);
-      assert.deepEqual(seen.map((x) => [x.backend, x.url]), [['pfx', '/app/pfx/b']]);
+      assert.deepEqual(seenUrls(), [['pfx', '/app/pfx/b']]);
     } finally {
       await closeH2(session);
     }
