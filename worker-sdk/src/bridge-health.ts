@@ -76,7 +76,7 @@ export class BackendHealth {
   markDown(code: string): void {
     if (!this.isUp || this.closed) return;
     this.isUp = false;
-    this.o.log.warn({ backend: `${this.o.host}:${this.o.port}`, code, nextProbeMs: this.probeMinMs }, 'backend not taking connections: bridge leaves the pool until it does');
+    this.o.log.warn({ backend: `${this.o.host}:${this.o.port}`, code, nextProbeMs: this.probeMinMs }, 'backend not taking connections: probing it');
     this.waitMs = this.probeMinMs;
     this.emit();
     this.schedule();
@@ -122,7 +122,7 @@ export class BackendHealth {
     if ((await this.probe()) === null) {
       if (this.closed) return;
       this.isUp = true;
-      this.o.log.info({ backend: `${this.o.host}:${this.o.port}` }, 'backend taking connections again: bridge rejoins the pool');
+      this.o.log.info({ backend: `${this.o.host}:${this.o.port}` }, 'backend taking connections again');
       this.emit();
       return;
     }

@@ -22,6 +22,9 @@ export type BridgeWorkerOptions = Omit<WorkerOptions, 'handler' | 'onStream' | '
   handleSignals?: boolean;
 };
 
+/** Logged when the worker leaves the pool because its backend stopped taking connections. */
+export const LEAVING_MESSAGE = 'backend down: worker leaving the pool (DRAIN, BYE) until it answers';
+
 export interface BridgeWorker {
   readonly id: string;
   /** The worker while the bridge is in the pool, null while its backend is down. */
@@ -38,14 +41,17 @@ export function startBridgeWorker(bridge: Bridge, options: BridgeWorkerOptions):
   let leaving: Promise<void> = Promise.resolve();
   let closing: Promise<void> | null = null;
 
+  let joined = 0;
   const join = (): void => {
     if (closing !== null || worker !== null || !bridge.health.up) return;
+    if (joined++ > 0) log.info({ workerId: options.id }, 'backend answering again: worker rejoining the pool');
     worker = createWorker({ ...workerOptions, onStream: bridge.onStream, handleSignals: false });
   };
   const leave = (): void => {
     const w = worker;
     if (w === null) return;
     worker = null;
+    log.warn({ workerId: options.id }, LEAVING_MESSAGE);
     // Called synchronously: close() sends DRAIN before it returns, so the DRAIN reaches the router
     // before the caller's RST `refused` and the retry does not come back here. (A worker is only
     // created once the previous one's close() finished, so nothing else is leaving now.)
