@@ -29,6 +29,7 @@ function signalGroup(pgid: number, sig: NodeJS.Signals): boolean {
 
 describe('examples/sharded-kv', () => {
   let demo: ManagedProcess | undefined;
+  let exitGuard: (() => void) | undefined;
 
   after(async () => {
     if (demo === undefined) return;
@@ -40,6 +41,7 @@ describe('examples/sharded-kv', () => {
     // Whatever still holds the pipes must not keep this process alive.
     demo.child.stdout?.destroy();
     demo.child.stderr?.destroy();
+    if (exitGuard !== undefined) process.off('exit', exitGuard); // the group is gone: its id may be reused
   });
 
   it('the demo: only the departed worker’s keys move; a newcomer takes keys only for itself', { timeout: DEMO_DONE_MS + EXIT_MS + 10_000 }, async () => {
@@ -49,6 +51,10 @@ describe('examples/sharded-kv', () => {
       detached: true, // its own process group: the demo and the workers it starts
     });
     demo = new ManagedProcess('kv-demo', child);
+    // If this process dies before after() runs (killed by the runner), take the demo's group along.
+    const pgid = demo.pid;
+    exitGuard = () => signalGroup(pgid, 'SIGKILL');
+    process.once('exit', exitGuard);
     const done = await demo.waitForLog((l) => l.msg === 'demo done', DEMO_DONE_MS, '"demo done"');
     assert.equal(done['keys'], 30);
     assert.ok(Number(done['movedOnLeave']) > 0);
