@@ -74,6 +74,20 @@ describe('rendezvous hashing (10,000 keys)', () => {
     const second = owner(key, ms.filter((m) => m !== first))!;
     assert.equal(pickBounded(key, ms, (m) => loads.get(m.id)!, 1.25)!.id, second.id);
   });
+
+  it('bounded load: a full member (load Infinity) is skipped and does not lift the others\' bound', () => {
+    const ms = members(IDS.slice(0, 4));
+    const key = KEYS[1]!;
+    const order = rank(key, ms);
+    const loads = new Map(ms.map((m) => [m.id, 0]));
+    loads.set(order[0]!.id, 10); // hot owner: ⌈1.25 × (10 + 1) / 4⌉ = 4 ≤ 10
+    loads.set(order[3]!.id, Infinity); // no credit
+    assert.equal(pickBounded(key, ms, (m) => loads.get(m.id)!, 1.25)!.id, order[1]!.id);
+    loads.set(order[1]!.id, Infinity);
+    assert.equal(pickBounded(key, ms, (m) => loads.get(m.id)!, 1.25)!.id, order[2]!.id);
+    // The floor: a member may always hold this many, whatever the average.
+    assert.equal(pickBounded(key, ms, (m) => loads.get(m.id)!, 1.25, () => 11)!.id, order[0]!.id);
+  });
 });
 
 describe('shard plugin', () => {
