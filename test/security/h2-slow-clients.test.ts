@@ -8,7 +8,9 @@
  * - a connection told GOAWAY while one of its streams never ends is closed hard after the grace
  *   (H2_GOAWAY_GRACE_MS), not kept until that stream's request times out;
  * - a 100 KB header list gets 431 like HTTP/1.1; one above the h2 ceiling (8 × --max-header-size)
- *   gets RST_STREAM ENHANCE_YOUR_CALM, the documented equivalent.
+ *   gets RST_STREAM ENHANCE_YOUR_CALM, the documented equivalent;
+ * - on the TLS port, a trickled TLS handshake is cut after --header-timeout too (node's default
+ *   was 120 s), as nginx bounds its handshake by client_header_timeout.
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -16,7 +18,8 @@ import net from 'node:net';
 import { before, describe, it } from 'node:test';
 import { H2_GOAWAY_GRACE_MS } from '../../router/src/http/h2-sessions.ts';
 import { startRouter, startWorker, useTestEnvironment, withTimeout, type RouterProcess } from '../helpers/index.ts';
-import { closeH2, connectH2 } from '../frontdoor/clients.ts';
+import { closeH2, connectH2, hasCommand, makeSelfSignedCert } from '../frontdoor/clients.ts';
+import { describeUnlessMissing } from '../helpers/skip.ts';
 
 const HEADER_TIMEOUT_MS = 1000;
 /** How long past a bound the close may come on a loaded 2-core machine (checks run every timeout/4). */
@@ -192,6 +195,28 @@ describe('HTTP/2 slow clients', () => {
       assert.equal(huge.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     } finally {
       await closeH2(session);
+    }
+  });
+});
+
+describeUnlessMissing('TLS slow clients', hasCommand('openssl', 'version') ? false : 'openssl not installed (needed to make a test certificate)', () => {
+  const env = useTestEnvironment();
+  let router: RouterProcess;
+
+  before(async () => {
+    const certs = await makeSelfSignedCert(env.tmp.path);
+    router = await startRouter(env.group, { bind: env.tmp.ipc('r.sock'), args: ['--tls-cert', certs.cert, '--tls-key', certs.key, '--header-timeout', String(HEADER_TIMEOUT_MS), '--no-access-log'] });
+  });
+
+  it('a TLS handshake trickled byte by byte is cut after --header-timeout', async () => {
+    const conn = await openRaw(router.httpUrl.replace('https:', 'http:'));
+    try {
+      // A TLS record header announcing a 512-byte ClientHello, then the hello one byte at a time.
+      const hello = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), Buffer.alloc(600, 0x11)]);
+      void trickle(conn, hello);
+      await withTimeout(conn.closed, HEADER_TIMEOUT_MS + SLACK_MS, 'the router to cut a trickled TLS handshake');
+    } finally {
+      conn.socket.destroy();
     }
   });
 });

@@ -176,7 +176,9 @@ function createTls(config: FrontServerConfig, listener: RequestListener): FrontS
   const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, onClose: config.onSessionClosed });
   let server: Http2SecureServer;
   try {
-    server = createSecureServer({ cert, key, allowHTTP1: true, settings: h2Settings(config) }, listener);
+    // The TLS handshake is part of the request head for a slow-client bound (nginx applies
+    // client_header_timeout to it too): --header-timeout instead of node's 120 s.
+    server = createSecureServer({ cert, key, allowHTTP1: true, settings: h2Settings(config), handshakeTimeout: slowClientTimeouts(config).headersTimeout }, listener);
   } catch (err) {
     throw new TlsConfigError(`cannot use the TLS certificate/key: ${(err as Error).message}`);
   }
