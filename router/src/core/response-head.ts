@@ -57,6 +57,9 @@ export type ResponseIssue =
 /** At most this many 103 Early Hints per response are relayed; more are dropped and counted. */
 export const MAX_EARLY_HINTS = 2;
 
+/** More 1xx than this on one response is a protocol error (the client gets 502). */
+export const MAX_INFORMATIONAL = 16;
+
 /** Field values safe on a status line's neighbours: visible ASCII, space and tab (no CR, LF, NUL). */
 const SAFE_VALUE = /^[\t\x20-\x7e]*$/;
 

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EMPTY_BODY, Limits, type Data, type RstCode, type Res, type Rst, type WindowUpdate } from '../../../proto/src/index.ts';
 import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
 import { forwardResponseHeaders, withoutFraming, type ResponseFraming } from '../http/proxy-headers.ts';
-import { earlyHints, writeResponseHead, MAX_EARLY_HINTS, type ResponseIssue } from './response-head.ts';
+import { earlyHints, writeResponseHead, MAX_EARLY_HINTS, MAX_INFORMATIONAL, type ResponseIssue } from './response-head.ts';
 import { applyHeaderEdits } from '../plugins/chain.ts';
 import type { HeaderEdit } from '../plugins/types.ts';
 import { ROUTER_TO_WORKER_MAX_FRAME, type ResolvedRouterOptions } from '../options.ts';
@@ -123,8 +123,9 @@ export class Stream {
   /** A bodiless-so-far head held until its first body bytes or the end of this turn (holdHead). */
   private heldStatus = 0;
   private heldHeaders: string[] | null = null;
-  /** 1xx responses the worker sent on this attempt. */
+  /** 1xx responses the worker sent on this attempt, and 103s relayed of them. */
   private informational = 0;
+  private hintsRelayed = 0;
   /** Filled by forwardResponseHeaders (one object per stream, not per response). */
   private readonly framing: ResponseFraming = { contentLength: -1 };
 
@@ -192,6 +193,7 @@ export class Stream {
     this.bodyLeft = -1;
     this.heldHeaders = null;
     this.informational = 0;
+    this.hintsRelayed = 0;
     if (this.attempts > 1 && this.replay !== null) {
       this.pending = this.replay.slice();
       this.pendingBytes = this.replayBytes;
@@ -344,13 +346,15 @@ export class Stream {
   private onInformational(m: Res): void {
     if (m.status === 101) return this.protocolError('status 101 on a stream that is not a WebSocket', 'bad_status');
     if (m.fin || m.body.length > 0) return this.protocolError(`status ${m.status} with a body or fin`, 'bad_status');
+    // Interim responses are cheap to drop, but a stream is not a channel for an endless stream of them.
+    if (++this.informational > MAX_INFORMATIONAL) return this.protocolError(`more than ${MAX_INFORMATIONAL} 1xx responses`, 'bad_status');
     const req = this.req;
     // Not to HTTP/1.0 clients (RFC 9110 §15.2), nor before a WebSocket's 101 (clients take any other
     // status there for a refusal).
     const scheme = this.head.scheme;
     if (
       m.status !== 103 ||
-      ++this.informational > MAX_EARLY_HINTS ||
+      ++this.hintsRelayed > MAX_EARLY_HINTS ||
       (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) ||
       scheme === 'ws' ||
       scheme === 'wss'
