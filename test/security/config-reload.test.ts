@@ -29,8 +29,11 @@ describe('config reload: an empty or cut-off file keeps the previous config', ()
     renameSync(`${configFile}.tmp`, configFile);
   };
   const count = (msg: string): number => router.proc.findLogs((l) => l.msg === msg).length;
-  const waitFor = (msg: string, n: number): Promise<Record<string, unknown>> =>
-    router.proc.waitForLog(() => (count(msg) >= n ? router.proc.findLogs((l) => l.msg === msg)[n - 1] : undefined), WAIT_MS, `${n} "${msg}" line(s)`);
+  /** The n-th line with message `msg` (1-based), once it has been logged. */
+  const waitFor = async (msg: string, n: number): Promise<Record<string, unknown>> => {
+    await router.proc.waitForLog(() => count(msg) >= n, WAIT_MS, `${n} "${msg}" line(s)`);
+    return router.proc.findLogs((l) => l.msg === msg)[n - 1]!;
+  };
   const poolOf = async (p: string): Promise<string> => {
     const res = await httpRequest(`${router.httpUrl}${p}`);
     assert.equal(res.status, 200, res.body.toString());
