@@ -56,7 +56,7 @@ class Session:
 
     def open_connection(self):
         """SPEC §2: one socket per connection, with a fresh random routing id (a secret, never the
-        workerId and never logged), so a connection displaced by a peer reusing its id is replaced."""
+        workerId and never logged); a connection the router stopped answering is replaced."""
         if self.sock is not None:
             self.worker.poller.unregister(self.sock)
             self.sock.close(linger=0)
@@ -454,8 +454,8 @@ class Worker:
                 s.backoff = min(s.backoff * 2, HELLO_BACKOFF_MAX)
             return
         if now - s.last_heard >= LIVENESS * s.heartbeat:
-            # SPEC §5.3: if another connection took this one's routing id over, nothing sent on it
-            # reaches the router again: a new connection with a new routing id always gets through.
+            # SPEC §5.3: if the router no longer reads this connection, nothing sent on it reaches
+            # the router again: a new connection with a new routing id always gets through.
             self.router_lost(s, "router silent for 2 heartbeat intervals")
             s.open_connection()
             return

@@ -3,8 +3,10 @@
  * - a plaintext peer that connects with a live worker's routing id (read off the wire, as an on-path
  *   observer would) and never sends HELLO gets no client request — not one of 20 carrying cookies and
  *   authorization — and its answers (RES for every plausible stream id) reach no client;
- * - the real worker, displaced, recovers by itself on a fresh connection while the rogue stays
- *   connected (the test prints how long it took; the heartbeat is short so the wait is short);
+ * - the real worker keeps serving while the rogue stays connected;
+ * - a worker its router no longer hears (its connection frozen half-open by the relay) comes back by
+ *   itself on a fresh connection with a fresh routing id (the test prints how long it took; the
+ *   heartbeat is short so the wait is short);
  * - the worker's routing id is random, never its workerId, and appears in no log line or admin page;
  * - a HELLO with absurd fields (100k-character pool, 300 meta keys, a `__proto__` meta key, 20 KB of
  *   meta) gets ERROR, not silence.
@@ -14,7 +16,9 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Router } from 'zeromq';
 import { decodeFrames, encode, type Message } from '../../proto/src/index.ts';
-import { httpRequest, makeAgent, startRouter, startWorker, useTestEnvironment, withTimeout, type ManagedProcess, type RouterProcess } from '../helpers/index.ts';
+import { httpRequest, makeAgent, startRouter, startWorker, useTestEnvironment, withTimeout, type HttpResult, type ManagedProcess, type RouterProcess } from '../helpers/index.ts';
+import { describeUnlessMissing } from '../helpers/skip.ts';
+import { FIXTURE_WORKER, PYTHON, pythonMissing } from '../interop/python.ts';
 
 const HEARTBEAT_MS = 200;
 const WORKER_ID = 'identity-worker';
@@ -73,14 +77,17 @@ class RawPeer {
  * A TCP relay in front of the router that reads the routing id each connecting worker announces in
  * its plaintext ZMTP READY command ("Identity" property): what anyone on the path can see.
  */
-async function identitySniffer(target: { host: string; port: number }): Promise<{ endpoint: string; ids: string[]; close(): void }> {
+async function identitySniffer(target: { host: string; port: number }): Promise<{ endpoint: string; ids: string[]; freeze(): void; close(): void }> {
   const ids: string[] = [];
   const sockets = new Set<net.Socket>();
+  /** Connections whose bytes are dropped both ways from now on (half-open, as a dead NAT leaves them). */
+  const frozen = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
     sockets.add(client).add(upstream);
     let head = Buffer.alloc(0);
     client.on('data', (chunk: Buffer) => {
+      if (frozen.has(client)) return;
       if (head.length < 1024) {
         head = Buffer.concat([head, chunk]);
         const at = head.indexOf('Identity');
@@ -94,7 +101,9 @@ async function identitySniffer(target: { host: string; port: number }): Promise<
       }
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (!frozen.has(client)) client.write(chunk);
+    });
     const end = (): void => {
       client.destroy();
       upstream.destroy();
@@ -107,6 +116,9 @@ async function identitySniffer(target: { host: string; port: number }): Promise<
   return {
     endpoint: `tcp://127.0.0.1:${port}`,
     ids,
+    freeze: () => {
+      for (const s of sockets) frozen.add(s);
+    },
     close: () => {
       for (const s of sockets) s.destroy();
       server.close();
@@ -118,6 +130,86 @@ function tcpTarget(endpoint: string): { host: string; port: number } {
   const m = /^tcp:\/\/([^:]+):(\d+)$/.exec(endpoint);
   if (!m) throw new Error(`not a tcp endpoint: ${endpoint}`);
   return { host: m[1]!, port: Number(m[2]) };
+}
+
+/**
+ * A rogue connects straight to the router with `routingId` and never sends HELLO. It answers every
+ * REQ it gets and sprays RES for the stream ids a router is likely to use. 20 client requests with
+ * secrets must reach neither it nor (its answers) a client; then the real worker must be back
+ * (`served` tells its answers apart) while the rogue is still connected. Bounded; prints the time.
+ */
+async function rogueTakeover(router: RouterProcess, routingId: string, agent: ReturnType<typeof makeAgent>, served: (r: HttpResult) => boolean): Promise<void> {
+  const rogue = new RawPeer(router.bindEndpoint, routingId);
+  const displacedAt = Date.now();
+  const stolen: Message[] = [];
+  let spraying = true;
+  const spray = (async () => {
+    for (let round = 0; spraying && round < 200; round++) {
+      for (const m of rogue.inbox.splice(0)) {
+        if (m.type !== 'REQ') continue;
+        stolen.push(m);
+        await rogue.send({ type: 'RES', stream: m.stream, seq: 0, status: 200, headers: ['content-type', 'text/plain'], fin: true, body: Buffer.from('rogue') }).catch(() => undefined);
+      }
+      const base = round * 20;
+      const blind: Message[] = [];
+      for (let s = base + 1; s <= base + 20; s++) blind.push({ type: 'RES', stream: s, seq: 0, status: 200, headers: [], fin: true, body: Buffer.from('rogue') });
+      await rogue.send(...blind).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => httpRequest(`${router.httpUrl}/secret/${i}`, { dispatcher: agent, headers: SECRET_HEADERS, timeoutMs: 10_000 })),
+    );
+    for (const r of results) assert.notEqual(r.body.toString(), 'rogue', 'a rogue answer reached a client');
+    assert.equal(stolen.length, 0, `the rogue received ${stolen.length} client requests`);
+
+    // The real worker notices its connection is dead and comes back on a fresh one.
+    let recoveredAfter = -1;
+    const bound = 20 * HEARTBEAT_MS + 4000;
+    while (Date.now() - displacedAt < bound) {
+      const r = await httpRequest(`${router.httpUrl}/after`, { dispatcher: agent, headers: SECRET_HEADERS, timeoutMs: 5000 });
+      assert.notEqual(r.body.toString(), 'rogue');
+      if (served(r)) {
+        recoveredAfter = Date.now() - displacedAt;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.ok(recoveredAfter >= 0, `the worker did not recover within ${bound} ms`);
+    console.log(`# worker recovered ${recoveredAfter} ms after the rogue connected (heartbeat ${HEARTBEAT_MS} ms)`);
+    assert.equal(stolen.length, 0, `the rogue received ${stolen.length} client requests`);
+  } finally {
+    spraying = false;
+    await spray;
+    rogue.close();
+  }
+}
+
+/**
+ * Freezes every connection through the relay (the worker's link goes half-open: neither side hears
+ * the other, neither sees a close) and waits until `served` says the worker answers again — which it
+ * can only do over a new connection. Bounded; prints the time.
+ */
+async function recoverAfterFreeze(router: RouterProcess, relay: { freeze(): void; ids: string[] }, agent: ReturnType<typeof makeAgent>, served: (r: HttpResult) => boolean): Promise<void> {
+  const idsBefore = relay.ids.length;
+  relay.freeze();
+  const frozenAt = Date.now();
+  let recoveredAfter = -1;
+  const bound = 20 * HEARTBEAT_MS + 4000;
+  while (Date.now() - frozenAt < bound) {
+    const r = await httpRequest(`${router.httpUrl}/after-freeze`, { dispatcher: agent, timeoutMs: 5000 });
+    if (served(r)) {
+      recoveredAfter = Date.now() - frozenAt;
+      break;
+    }
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(recoveredAfter >= 0, `the worker did not come back within ${bound} ms`);
+  console.log(`# worker back ${recoveredAfter} ms after its connection froze (heartbeat ${HEARTBEAT_MS} ms)`);
+  const fresh = relay.ids.slice(idsBefore);
+  assert.ok(fresh.length >= 1, 'the worker opened a new connection');
+  for (const id of fresh) assert.ok(!relay.ids.slice(0, idsBefore).includes(id), 'with a fresh routing id');
 }
 
 describe('worker identity: a routing id is not an identity', () => {
@@ -145,57 +237,11 @@ describe('worker identity: a routing id is not an identity', () => {
     assert.equal(ok.status, 200);
     const routingId = sniffer.ids.at(-1);
     assert.ok(routingId, 'the worker\'s routing id was seen on the wire');
+    await rogueTakeover(router, routingId, agent, (r) => r.status === 200 && String(r.headers['x-worker-id']) === WORKER_ID);
+  });
 
-    // The rogue connects straight to the router with that id and never sends HELLO. It answers every
-    // REQ it gets, and also sprays RES for the stream ids a router is likely to use.
-    const rogue = new RawPeer(router.bindEndpoint, routingId);
-    const displacedAt = Date.now();
-    const stolen: Message[] = [];
-    let spraying = true;
-    const spray = (async () => {
-      for (let round = 0; spraying && round < 200; round++) {
-        for (const m of rogue.inbox.splice(0)) {
-          if (m.type !== 'REQ') continue;
-          stolen.push(m);
-          await rogue.send({ type: 'RES', stream: m.stream, seq: 0, status: 200, headers: ['content-type', 'text/plain'], fin: true, body: Buffer.from('rogue') }).catch(() => undefined);
-        }
-        const base = round * 20;
-        const blind: Message[] = [];
-        for (let s = base + 1; s <= base + 20; s++) blind.push({ type: 'RES', stream: s, seq: 0, status: 200, headers: [], fin: true, body: Buffer.from('rogue') });
-        await rogue.send(...blind).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
-
-    try {
-      // 20 client requests with secrets while the rogue holds the id.
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => httpRequest(`${router.httpUrl}/secret/${i}`, { dispatcher: agent, headers: SECRET_HEADERS, timeoutMs: 10_000 })),
-      );
-      for (const r of results) assert.notEqual(r.body.toString(), 'rogue', 'a rogue answer reached a client');
-      assert.equal(stolen.length, 0, `the rogue received ${stolen.length} client requests`);
-
-      // The real worker notices its connection is dead and comes back on a fresh one, while the
-      // rogue is still connected. Bounded wait; the time it took is printed.
-      let recoveredAfter = -1;
-      const bound = 20 * HEARTBEAT_MS + 4000;
-      while (Date.now() - displacedAt < bound) {
-        const r = await httpRequest(`${router.httpUrl}/after`, { dispatcher: agent, headers: SECRET_HEADERS, timeoutMs: 5000 });
-        assert.notEqual(r.body.toString(), 'rogue');
-        if (r.status === 200 && String(r.headers['x-worker-id']) === WORKER_ID) {
-          recoveredAfter = Date.now() - displacedAt;
-          break;
-        }
-        await new Promise((res) => setTimeout(res, 20));
-      }
-      assert.ok(recoveredAfter >= 0, `the worker did not recover within ${bound} ms`);
-      console.log(`# worker recovered ${recoveredAfter} ms after the rogue connected (heartbeat ${HEARTBEAT_MS} ms)`);
-      assert.equal(stolen.length, 0, `the rogue received ${stolen.length} client requests`);
-    } finally {
-      spraying = false;
-      await spray;
-      rogue.close();
-    }
+  it('a worker its router no longer hears comes back by itself on a fresh connection', async () => {
+    await recoverAfterFreeze(router, sniffer, agent, (r) => r.status === 200 && String(r.headers['x-worker-id']) === WORKER_ID);
   });
 
   it('the routing id is random, not the workerId, and no log line or admin page shows it', async () => {
@@ -243,5 +289,35 @@ describe('worker identity: a routing id is not an identity', () => {
     } finally {
       for (const p of peers) p.close();
     }
+  });
+});
+
+describeUnlessMissing('worker identity: the Python worker (examples/python-worker) recovers the same way', pythonMissing(), () => {
+  const env = useTestEnvironment();
+  let router: RouterProcess;
+  let sniffer: Awaited<ReturnType<typeof identitySniffer>>;
+  const agent = makeAgent(8);
+
+  before(async () => {
+    router = await startRouter(env.group, { bind: 'tcp://127.0.0.1:0', args: ['--heartbeat', String(HEARTBEAT_MS), '--queue-timeout', '300', '--request-timeout', '2000'] });
+    sniffer = await identitySniffer(tcpTarget(router.bindEndpoint));
+    const worker = env.group.spawnProgram('python worker', PYTHON, [FIXTURE_WORKER, sniffer.endpoint, 'py-identity', '4']);
+    await worker.waitForLog((l) => l.msg === 'worker registered', 30_000, '"worker registered"');
+  });
+  after(async () => {
+    sniffer?.close();
+    await agent.close();
+  });
+
+  it('a rogue reusing its routing id gets nothing; the Python worker reconnects with a fresh one', async () => {
+    const ok = await httpRequest(`${router.httpUrl}/before`, { dispatcher: agent });
+    assert.equal(ok.status, 200);
+    const routingId = sniffer.ids.at(-1);
+    assert.ok(routingId && routingId !== 'py-identity', `the routing id on the wire is random: ${routingId}`);
+    await rogueTakeover(router, routingId, agent, (r) => r.status === 200 && r.body.toString() === 'ok /after\n');
+  });
+
+  it('the Python worker its router no longer hears comes back by itself on a fresh connection', async () => {
+    await recoverAfterFreeze(router, sniffer, agent, (r) => r.status === 200 && r.body.toString() === 'ok /after-freeze\n');
   });
 });

@@ -69,6 +69,11 @@ export class FakeRouter {
   /** workerId → routing id of the connection its latest HELLO came on. */
   private readonly routes = new Map<string, string>();
 
+  /** The routing id to put in the envelope of a raw send to `workerId` (it is random per connection). */
+  routingIdOf(workerId: string): string {
+    return this.routes.get(workerId) ?? workerId;
+  }
+
   /** Sends all `messages` to `to` (a workerId seen in a HELLO, or a routing id) as one ZeroMQ message (a batch). */
   async send(workerIdOrRoutingId: string, ...messages: Message[]): Promise<void> {
     const to = this.routes.get(workerIdOrRoutingId) ?? workerIdOrRoutingId;

@@ -242,7 +242,7 @@ test('a REQ that does not decode but names its stream is refused with RST protoc
   const { router, id } = await setup(() => new Response('x'));
   // A REQ whose method is a number: the decoder reads stream 7, then fails on the method field.
   const header = Buffer.from(msgpackEncode(['ZP', 1, MessageCode.REQ, 7, 0, 42, 'http', 'a', '/', [], '', '', 0, true]));
-  await router.socket.send([id, header, Buffer.alloc(0)]);
+  await router.socket.send([router.routingIdOf(id), header, Buffer.alloc(0)]);
   const rst = await router.next('RST', (m) => m.stream === 7);
   assert.equal(rst.code, 'protocol');
   assert.equal((await router.next('CREDIT')).credit, 1);

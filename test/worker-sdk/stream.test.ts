@@ -171,9 +171,9 @@ test('malformed messages are logged (rate-limited) and never stop the worker', a
     s.respond(200);
     await s.end('still here');
   });
-  await router.socket.send([id, Buffer.from('garbage'), Buffer.alloc(0)]);
-  await router.socket.send([id, Buffer.from('odd frame count')]);
-  await router.socket.send([id, Buffer.from([0x93, 0xa2, 0x5a, 0x50, 0x01, 0x63]), Buffer.alloc(0)]);
+  await router.socket.send([router.routingIdOf(id), Buffer.from('garbage'), Buffer.alloc(0)]);
+  await router.socket.send([router.routingIdOf(id), Buffer.from('odd frame count')]);
+  await router.socket.send([router.routingIdOf(id), Buffer.from([0x93, 0xa2, 0x5a, 0x50, 0x01, 0x63]), Buffer.alloc(0)]);
   await router.send(id, req(1));
   const res = await readResponse(router, 1);
   assert.equal(res.body.toString(), 'still here');

@@ -60,8 +60,9 @@ export interface LinkOptions {
   onRegistered(link: RouterLink): void;
   /**
    * Replaces this router's connection with a fresh one (new socket, new routing id). Called when
-   * the router went silent: another connection may have taken this one's routing id over, and then
-   * nothing sent on this one ever reaches the router again (SPEC §5.3).
+   * the router went silent: it may no longer read this connection (it still holds an older one
+   * with the same routing id, or another connection took the id over), and then nothing sent on
+   * this one ever reaches it again (SPEC §5.3).
    */
   reconnect(): void;
 }
@@ -216,8 +217,8 @@ export class RouterLink implements StreamOwner {
   private tick(): void {
     if (this.state !== 'ready') return;
     if (++this.silentTicks > SILENT_INTERVALS_BEFORE_RECONNECT * TICKS_PER_INTERVAL) {
-      // Not a HELLO loop on this connection: if another connection took its routing id over, the
-      // router never hears it again. A fresh connection with a fresh routing id always gets through.
+      // Not a HELLO loop on this connection: if the router no longer reads it, it never hears it
+      // again. A fresh connection with a fresh routing id always gets through.
       this.routerGone(`router silent for ${SILENT_INTERVALS_BEFORE_RECONNECT} heartbeat intervals`, 'warn', true);
       return;
     }

@@ -142,9 +142,9 @@ export function createWorker(options: WorkerOptions): Worker {
       onStream,
       onRegistered: () => resolveReady(),
       reconnect: () => {
-        // The router stopped hearing this connection (displaced by another connection with its
-        // routing id, or gone half-open): a new socket, a new routing id, a new HELLO loop. Closing
-        // the old one lets the router drop whatever session still hangs on it.
+        // The router stopped answering on this connection (it no longer reads it, or it went
+        // half-open): a new socket, a new routing id, a new HELLO loop. Closing the old one lets
+        // the router drop whatever session still hangs on it.
         const old = conn.transport;
         conn.transport = openTransport(conn);
         old.close().catch((err: unknown) => logger.debug({ router: endpoint, err: String(err) }, 'closing a replaced connection failed'));

@@ -28,7 +28,7 @@ export interface TransportHandler {
   onSendFailed(peer: string, unsentRequests: number[], code: string): void;
   /**
    * A connection with routing id `peer` opened or closed (ZMQ_ROUTER_NOTIFY: libzmq sends the same
-   * empty message for both, and for a connection that takes over an id in use). Not a protocol message.
+   * empty message for both, as the first or last message of that connection). Not a protocol message.
    */
   onPeerEvent(peer: string): void;
 }
@@ -93,7 +93,12 @@ export class Transport {
       ...(security.context ? { context: security.context } : {}),
       ...(security.curveSecretKey ? { curveServer: true, curveSecretKey: security.curveSecretKey, zapDomain: 'zeroproxy' } : {}),
       mandatory: true,
-      handover: true,
+      // No ZMQ_ROUTER_HANDOVER (SPEC §2): with it a connection presenting a registered routing id
+      // takes the id over inside libzmq, and a REQ sent before this process has read that
+      // connection's notify event would reach the newcomer. Without it a duplicate id is ignored
+      // while the registered connection lives. Workers draw a fresh routing id per connection, so
+      // a restarted or reconnecting worker never needs to take an id over.
+      handover: false,
       // A send to a peer at its high-water mark rejects (EAGAIN) instead of stalling everyone.
       sendTimeout: 1000,
       sendHighWaterMark: 10_000,
@@ -103,8 +108,8 @@ export class Transport {
       linger: 500,
     });
     // Set before bind (else it only applies to later binds): every peer's connect and disconnect
-    // arrives on the socket as [peerId, <empty frame>], in order with that peer's messages, so a
-    // session is voided in O(1) the moment its connection closes or another connection takes its id.
+    // arrives on the socket as [peerId, <empty frame>], in order with that peer's messages (libzmq
+    // pushes it into the connection's own pipe), so a session is voided in O(1) when its connection closes.
     (this.socket as unknown as RawOptionSocket).setInt32Option(ZMQ_ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT);
     this.sink = new PeerSink((peer, m) => handler.onMessage(peer, m), (peer, e) => handler.onDecodeError(peer, e));
   }

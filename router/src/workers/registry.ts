@@ -4,9 +4,10 @@
  * handled here, stream messages are passed to the sink (the dispatcher) with their worker.
  *
  * A session belongs to one ZeroMQ connection (SPEC §2): it is keyed by the connection's routing id
- * and ends the moment libzmq reports that id's connection closing or being taken over by another
- * connection (ROUTER_NOTIFY), so a peer reusing a routing id never inherits a session. The stable
- * workerId humans see comes from HELLO and is unique among live sessions.
+ * and ends the moment libzmq reports that connection's notify event (ROUTER_NOTIFY); the socket has
+ * no handover, so a second connection presenting a registered id is ignored by libzmq and a peer
+ * reusing a routing id never inherits a session. The stable workerId humans see comes from HELLO
+ * and is unique among live sessions.
  */
 import type { Logger } from 'pino';
 import {
@@ -219,12 +220,12 @@ export class Registry implements TransportHandler {
   }
 
   onPeerEvent(peer: string): void {
-    // The connection holding `peer` closed, or a new connection took the id over (handover): libzmq
-    // reports both the same way. Either way the session's connection is gone and nothing more may
-    // go to that id until a HELLO arrives on the connection that holds it now. O(1) per event.
+    // The connection holding `peer` opened or closed (libzmq reports both the same way; a registered
+    // id only ever sees its close). Either way the session's connection is gone and nothing more may
+    // go to that id until a HELLO arrives on a connection that holds it. O(1) per event.
     this.helloBudget.forget(peer);
     const worker = this.workers.get(peer);
-    if (worker !== undefined) this.lose(worker, 'connection closed or taken over', []);
+    if (worker !== undefined) this.lose(worker, 'connection closed', []);
   }
 
   private refuseHello(peer: string, now: number, code: 'version' | 'protocol' | 'overloaded', message: string): void {
