@@ -7,6 +7,7 @@
  * - a connection trickling the connection preface itself is closed after --header-timeout;
  * - a connection told GOAWAY while one of its streams never ends is closed hard after the grace
  *   (H2_GOAWAY_GRACE_MS), not kept until that stream's request times out;
+ * - a request body trickled past --body-timeout gets RST_STREAM CANCEL (HTTP/1.1 gets 408);
  * - a 100 KB header list gets 431 like HTTP/1.1; one above the h2 ceiling (8 × --max-header-size)
  *   gets RST_STREAM ENHANCE_YOUR_CALM, the documented equivalent;
  * - on the TLS port, a trickled TLS handshake is cut after --header-timeout too (node's default
@@ -22,6 +23,7 @@ import { closeH2, connectH2, hasCommand, makeSelfSignedCert } from '../frontdoor
 import { describeUnlessMissing } from '../helpers/skip.ts';
 
 const HEADER_TIMEOUT_MS = 1000;
+const BODY_TIMEOUT_MS = 2000;
 /** How long past a bound the close may come on a loaded 2-core machine (checks run every timeout/4). */
 const SLACK_MS = 10_000;
 const TRICKLE_EVERY_MS = 100;
@@ -61,9 +63,11 @@ function literal(name: string, value: string): Buffer {
   return Buffer.concat([Buffer.from([0x00]), hpackInt(name.length, 7, 0), Buffer.from(name, 'latin1'), hpackInt(value.length, 7, 0), Buffer.from(value, 'latin1')]);
 }
 
-/** A request header block: static-table :method (GET 0x82 / POST 0x83), :scheme http, :path /, :authority, extra fields. */
-function headerBlock(method: 'GET' | 'POST', extra: [string, string][] = []): Buffer {
-  return Buffer.concat([Buffer.from([method === 'GET' ? 0x82 : 0x83, 0x86, 0x84]), literal(':authority', 'localhost'), ...extra.map(([n, v]) => literal(n, v))]);
+/** A request header block: static-table :method (GET 0x82 / POST 0x83), :scheme http, :path (0x84 is "/"), :authority, extra fields. */
+function headerBlock(method: 'GET' | 'POST', extra: [string, string][] = [], path = '/'): Buffer {
+  // :path other than "/": literal without indexing, name from static-table entry 4 (RFC 7541 §6.2.2).
+  const pathField = path === '/' ? Buffer.from([0x84]) : Buffer.concat([hpackInt(4, 4, 0x00), hpackInt(path.length, 7, 0), Buffer.from(path, 'latin1')]);
+  return Buffer.concat([Buffer.from([method === 'GET' ? 0x82 : 0x83, 0x86]), pathField, literal(':authority', 'localhost'), ...extra.map(([n, v]) => literal(n, v))]);
 }
 
 interface RawH2 {
@@ -120,7 +124,10 @@ describe('HTTP/2 slow clients', () => {
   let router: RouterProcess;
 
   before(async () => {
-    router = await startRouter(env.group, { bind: env.tmp.ipc('r.sock'), args: ['--header-timeout', String(HEADER_TIMEOUT_MS), '--heartbeat', '250', '--no-access-log'] });
+    router = await startRouter(env.group, {
+      bind: env.tmp.ipc('r.sock'),
+      args: ['--header-timeout', String(HEADER_TIMEOUT_MS), '--body-timeout', String(BODY_TIMEOUT_MS), '--request-timeout', '120000', '--heartbeat', '250', '--no-access-log'],
+    });
     await startWorker(env.group, { connect: router.bindEndpoint, handler: 'echo', id: 'h2-slow-worker' });
   });
 
@@ -134,7 +141,7 @@ describe('HTTP/2 slow clients', () => {
       for (const types of results) assert.ok(types.includes(FRAME_GOAWAY), `GOAWAY before the close (frames: ${types.join(',')})`);
       assert.ok(Date.now() - started >= HEADER_TIMEOUT_MS, 'not closed before the timeout');
       // Counted and logged (rate-limited) by reason.
-      await router.proc.waitForLog((l) => l['msg'] === 'HTTP/2 session closed: slow client' && l['reason'] === 'header-timeout', 5000, 'the slow-client log line');
+      await router.proc.waitForLog((l) => l['msg'] === 'HTTP/2 slow client cut' && l['reason'] === 'header-timeout', 5000, 'the slow-client log line');
     } finally {
       for (const c of conns) c.socket.destroy();
     }
@@ -154,13 +161,34 @@ describe('HTTP/2 slow clients', () => {
   it('a connection told GOAWAY whose stream never ends is closed hard after the grace', async () => {
     const conn = await openRaw(router.httpUrl);
     try {
-      // Stream 1: a POST whose body never comes (the worker waits for it); stream 3: a trickled head.
-      conn.socket.write(Buffer.concat([PREFACE, frame(FRAME_SETTINGS, 0, 0, Buffer.alloc(0)), frame(FRAME_HEADERS, END_HEADERS, 1, headerBlock('POST'))]));
+      // Stream 1: a GET the worker answers only after 60 s; stream 3: a trickled head.
+      const slow = frame(FRAME_HEADERS, END_STREAM | END_HEADERS, 1, headerBlock('GET', [], '/slow?delay=60000'));
+      conn.socket.write(Buffer.concat([PREFACE, frame(FRAME_SETTINGS, 0, 0, Buffer.alloc(0)), slow]));
       void trickle(conn, endlessHeaders(3));
       const types = await withTimeout(conn.closed, HEADER_TIMEOUT_MS + H2_GOAWAY_GRACE_MS + SLACK_MS, 'the router to close a GOAWAY session with a stream left open');
       assert.ok(types.includes(FRAME_GOAWAY), `GOAWAY before the close (frames: ${types.join(',')})`);
     } finally {
       conn.socket.destroy();
+    }
+  });
+
+  it('a request body trickled past --body-timeout gets RST_STREAM CANCEL', async () => {
+    const session = await connectH2(router.httpUrl);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/slow-body', 'content-length': '100000' }, { endStream: false });
+      stream.on('error', () => undefined);
+      stream.resume();
+      const closed = new Promise<number>((resolve) => stream.once('close', () => resolve(stream.rstCode ?? 0)));
+      void (async () => {
+        for (let i = 0; i < 1000 && !stream.closed && !stream.destroyed; i++) {
+          stream.write('z');
+          await new Promise((resolve) => setTimeout(resolve, TRICKLE_EVERY_MS));
+        }
+      })();
+      const rstCode = await withTimeout(closed, BODY_TIMEOUT_MS + SLACK_MS, 'the router to reset a trickled h2 request body');
+      assert.equal(rstCode, http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      await closeH2(session);
     }
   });
 

@@ -52,14 +52,14 @@ function headerListSize(rawHeaders: readonly string[]): number {
   return size;
 }
 
-/** At most one "HTTP/2 session closed: slow client" line per reason this often. */
+/** At most one "HTTP/2 slow client cut" line per reason this often. */
 const SESSION_LOG_INTERVAL_MS = 10_000;
 
 export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Dispatcher): FrontDoor {
   const accessLog = createAccessLog(dispatcher.log, options.accessLog);
   const websockets = new WebSocketHub(options, dispatcher, accessLog);
   let front: FrontServer | undefined;
-  // Slow-client session closes: one log line per reason per interval, with the running counts.
+  // HTTP/2 sessions and streams cut for a slow-client rule: one log line per reason per interval, with the running counts.
   const sessionLog = new PerKeyRateLimit(SESSION_LOG_INTERVAL_MS);
 
   /** Turns one request into a Stream for the dispatcher; the response is written raw. */
@@ -102,7 +102,7 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
           headerTimeoutMs: options.headerTimeoutMs,
           bodyTimeoutMs: options.bodyTimeoutMs,
           onSessionClosed: (reason, counts) => {
-            if (sessionLog.allow(reason, Date.now())) dispatcher.log.warn({ reason, closedSoFar: { ...counts } }, 'HTTP/2 session closed: slow client');
+            if (sessionLog.allow(reason, Date.now())) dispatcher.log.warn({ reason, closedSoFar: { ...counts } }, 'HTTP/2 slow client cut');
           },
         },
         proxy,

@@ -13,14 +13,17 @@
  * 3. Idle: a session with no request open for H2_IDLE_TIMEOUT_MS gets GOAWAY, whatever control
  *    frames (PING, WINDOW_UPDATE, a trickled frame header) it keeps sending — so a trickle too slow
  *    for rule 2 to see ends here. A session with a request open is bounded by that request's limits.
- * 4. GOAWAY grace: a session told GOAWAY by rules 2–3 is destroyed H2_GOAWAY_GRACE_MS later if its
+ * 4. Request bodies: a request whose body has not fully arrived --body-timeout after its head
+ *    gets RST_STREAM CANCEL (HTTP/1.1's node:http answers 408 and closes; on HTTP/2 only the stream
+ *    ends). The clock starts when the head is complete.
+ * 5. GOAWAY grace: a session told GOAWAY by rules 2–3 is destroyed H2_GOAWAY_GRACE_MS later if its
  *    open streams have not finished (node's close() would wait for them for ever). On shutdown the
  *    GOAWAY is graceful and --drain-timeout bounds it instead.
  *
- * The rules run on one timer per server (a quarter of --header-timeout, 100 ms–30 s), never per
- * request; per request there is one 'close' listener on the stream.
+ * The rules run on one timer per server (a quarter of the shorter timeout, 100 ms–30 s), never per
+ * request; per request there is one 'close' listener on the stream (and, with a body, one map entry).
  */
-import type { Http2Session, Http2Stream, ServerHttp2Session } from 'node:http2';
+import { constants, type Http2Session, type Http2Stream, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 
 /** HTTP/2 sessions with no request open this long are closed (GOAWAY), like an HTTP/1.1 keep-alive timeout. */
 export const H2_IDLE_TIMEOUT_MS = 72_000;
@@ -34,6 +37,8 @@ export function watchIntervalMs(headerTimeoutMs: number): number {
 
 export interface H2SessionLimits {
   headerTimeoutMs: number;
+  /** A request body must be complete this long after its head (ms); 0 = no limit. */
+  bodyTimeoutMs?: number;
   /** Defaults to H2_IDLE_TIMEOUT_MS. */
   idleTimeoutMs?: number;
   /** Defaults to H2_GOAWAY_GRACE_MS. */
@@ -43,7 +48,7 @@ export interface H2SessionLimits {
 }
 
 /** Why the front door closed a session (counted, and logged at debug by the caller if it wants). */
-export type SessionCloseReason = 'preface-timeout' | 'header-timeout' | 'idle';
+export type SessionCloseReason = 'preface-timeout' | 'header-timeout' | 'idle' | 'body-timeout';
 
 interface Watched {
   readonly session: ServerHttp2Session;
@@ -54,6 +59,8 @@ interface Watched {
   delivered: number;
   /** Streams delivered and not closed yet. */
   open: number;
+  /** Streams whose request body is still arriving, with when their head completed. */
+  readonly uploads: Map<Http2Stream, number>;
   /** When the last stream closed (or the session opened): the idle clock. */
   idleSince: number;
   /** The stream id whose head is awaited (0: none) and since when it was seen. */
@@ -67,14 +74,16 @@ export class SessionSet {
   private readonly sessions = new Map<Http2Session, Watched>();
   private timer: NodeJS.Timeout | null = null;
   private readonly headerTimeoutMs: number;
+  private readonly bodyTimeoutMs: number;
   private readonly idleTimeoutMs: number;
   private readonly goawayGraceMs: number;
   private readonly onClose: H2SessionLimits['onClose'];
   /** Sessions closed by the rules above, by reason (tests and metrics read it). */
-  readonly closed: Record<SessionCloseReason, number> = { 'preface-timeout': 0, 'header-timeout': 0, idle: 0 };
+  readonly closed: Record<SessionCloseReason, number> = { 'preface-timeout': 0, 'header-timeout': 0, idle: 0, 'body-timeout': 0 };
 
   constructor(limits: H2SessionLimits) {
     this.headerTimeoutMs = limits.headerTimeoutMs;
+    this.bodyTimeoutMs = limits.bodyTimeoutMs ?? 0;
     this.idleTimeoutMs = limits.idleTimeoutMs ?? H2_IDLE_TIMEOUT_MS;
     this.goawayGraceMs = limits.goawayGraceMs ?? H2_GOAWAY_GRACE_MS;
     this.onClose = limits.onClose;
@@ -82,7 +91,7 @@ export class SessionSet {
 
   track(session: ServerHttp2Session): void {
     const now = Date.now();
-    const w: Watched = { session, openedAt: now, settled: false, delivered: 0, open: 0, idleSince: now, awaited: 0, awaitedSince: 0, goneAway: false };
+    const w: Watched = { session, openedAt: now, settled: false, delivered: 0, open: 0, uploads: new Map(), idleSince: now, awaited: 0, awaitedSince: 0, goneAway: false };
     this.sessions.set(session, w);
     session.once('close', () => {
       this.sessions.delete(session);
@@ -97,12 +106,19 @@ export class SessionSet {
       const id = stream.id ?? 0;
       if (id > w.delivered) w.delivered = id;
       w.open++;
+      const uploading = this.bodyTimeoutMs > 0 && !(stream as ServerHttp2Stream).endAfterHeaders;
+      if (uploading) {
+        w.uploads.set(stream, Date.now());
+        stream.once('end', () => w.uploads.delete(stream));
+      }
       stream.once('close', () => {
+        if (uploading) w.uploads.delete(stream);
         if (--w.open === 0) w.idleSince = Date.now();
       });
     });
     if (this.timer === null) {
-      this.timer = setInterval(() => this.check(), watchIntervalMs(this.headerTimeoutMs));
+      const shortest = this.bodyTimeoutMs > 0 ? Math.min(this.headerTimeoutMs, this.bodyTimeoutMs) : this.headerTimeoutMs;
+      this.timer = setInterval(() => this.check(), watchIntervalMs(shortest));
       this.timer.unref();
     }
   }
@@ -147,6 +163,13 @@ export class SessionSet {
         w.awaited = 0;
       }
       if (w.open === 0 && now - w.idleSince >= this.idleTimeoutMs) this.end(w, 'idle');
+      for (const [stream, since] of w.uploads) {
+        if (now - since < this.bodyTimeoutMs) continue;
+        w.uploads.delete(stream);
+        this.closed['body-timeout']++;
+        this.onClose?.('body-timeout', this.closed);
+        stream.close(constants.NGHTTP2_CANCEL);
+      }
     }
   }
 

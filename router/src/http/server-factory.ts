@@ -40,7 +40,7 @@ export interface FrontServerConfig {
    * preface and every request's header block (h2-sessions.ts) → the session is closed.
    */
   headerTimeoutMs?: number;
-  /** The whole request, head and body, must arrive within this (ms) → 408; 0 = none. */
+  /** The whole request, head and body, must arrive within this (ms) → 408 (HTTP/2: RST_STREAM); 0 = none. */
   bodyTimeoutMs?: number;
   /** Told when an HTTP/2 session is closed for a slow-client rule (h2-sessions.ts). */
   onSessionClosed?: (reason: SessionCloseReason, counts: Readonly<Record<SessionCloseReason, number>>) => void;
@@ -118,7 +118,7 @@ function readPem(path: string, what: string): Buffer {
 }
 
 function createCleartext(config: FrontServerConfig, listener: RequestListener): FrontServer {
-  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, onClose: config.onSessionClosed });
+  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, bodyTimeoutMs: slowClientTimeouts(config).requestTimeout, onClose: config.onSessionClosed });
   const h1 = createServer(
     {
       maxHeaderSize: config.maxHeaderSize,
@@ -173,7 +173,7 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
 function createTls(config: FrontServerConfig, listener: RequestListener): FrontServer {
   const cert = readPem(config.tlsCert!, 'certificate');
   const key = readPem(config.tlsKey!, 'key');
-  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, onClose: config.onSessionClosed });
+  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, bodyTimeoutMs: slowClientTimeouts(config).requestTimeout, onClose: config.onSessionClosed });
   let server: Http2SecureServer;
   try {
     // The TLS handshake is part of the request head for a slow-client bound (nginx applies
