@@ -92,7 +92,7 @@ export function registerRouterCommand(program: Command): void {
     .addOption(tlsKeyOption())
     .addOption(accessLogOption())
     .addOption(intOption('--header-timeout <ms>', 'slow clients: the request head must arrive within this (408; HTTP/2: preface and each header block, else the session is closed)', 1, 3_600_000, D.headerTimeoutMs))
-    .addOption(intOption('--body-timeout <ms>', 'slow clients: the whole request must arrive within this (408; 0 = none)', 0, 86_400_000, D.bodyTimeoutMs))
+    .addOption(intOption('--body-timeout <ms>', 'slow clients: the whole request must arrive within this (408; HTTP/2: the stream is reset; 0 = none)', 0, 86_400_000, D.bodyTimeoutMs))
     .addOption(intOption('--retry-budget <percent>', 'retries allowed as % of recent requests (plus 10 per 10 s); beyond → 502', 0, 100, D.retryBudgetPercent))
     .addOption(intOption('--max-worker-streams <n>', 'most requests in flight on one worker, whatever credit it claims', 1, 1_000_000, D.maxWorkerStreams))
     .addOption(intOption('--max-workers <n>', 'most workers registered at once; more get ERROR overloaded', 1, 1_000_000, D.maxWorkers))
