@@ -11,8 +11,8 @@ import { after, afterEach, test } from 'node:test';
 import { request, type Dispatcher } from 'undici';
 import { rank } from '../../router/src/plugins/rendezvous.ts';
 import { makeTempDir } from '../helpers/index.ts';
-import type { FakeWorker } from './fake-worker.ts';
-import { startHarness, type Harness } from './harness.ts';
+import type { FakeWorker } from '../router/fake-worker.ts';
+import { startHarness, type Harness } from '../router/harness.ts';
 
 const tmp = makeTempDir();
 after(() => tmp.remove());
