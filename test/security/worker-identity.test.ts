@@ -8,15 +8,21 @@
  *   itself on a fresh connection with a fresh routing id (the test prints how long it took; the
  *   heartbeat is short so the wait is short);
  * - the worker's routing id is random, never its workerId, and appears in no log line or admin page;
+ * - with CURVE, the routing id does not appear on the wire, and a peer holding another ALLOWED key that
+ *   presents a registered worker's routing id gets no request and answers no client;
  * - a HELLO with absurd fields (100k-character pool, 300 meta keys, a `__proto__` meta key, 20 KB of
  *   meta) gets ERROR, not silence.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { mkdirSync, copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { readSecretKeyPair } from '../../worker-sdk/src/curve-keys.ts';
+import { curveClientSocketOptions } from '../../worker-sdk/src/curve.ts';
 import { Router } from 'zeromq';
 import { decodeFrames, encode, type Message } from '../../proto/src/index.ts';
-import { httpRequest, makeAgent, startRouter, startWorker, useTestEnvironment, withTimeout, type HttpResult, type ManagedProcess, type RouterProcess } from '../helpers/index.ts';
+import { httpRequest, makeAgent, runToExit, startRouter, startWorker, useTestEnvironment, withTimeout, type HttpResult, type ManagedProcess, type RouterProcess } from '../helpers/index.ts';
 import { describeUnlessMissing } from '../helpers/skip.ts';
 import { FIXTURE_WORKER, PYTHON, pythonMissing } from '../interop/python.ts';
 
@@ -30,8 +36,8 @@ class RawPeer {
   readonly inbox: Message[] = [];
   private wake: (() => void) | null = null;
 
-  constructor(endpoint: string, routingId: string) {
-    this.socket = new Router({ routingId, mandatory: true, linger: 0 });
+  constructor(endpoint: string, routingId: string, curve: { curveSecretKey: string; curvePublicKey: string; curveServerKey: string } | object = {}) {
+    this.socket = new Router({ ...curve, routingId, mandatory: true, linger: 0 });
     this.socket.connect(endpoint, { routingId: 'router' });
     void this.read();
   }
@@ -319,5 +325,79 @@ describeUnlessMissing('worker identity: the Python worker (examples/python-worke
 
   it('the Python worker its router no longer hears comes back by itself on a fresh connection', async () => {
     await recoverAfterFreeze(router, sniffer, agent, (r) => r.status === 200 && r.body.toString() === 'ok /after-freeze\n');
+  });
+});
+
+describe('worker identity with CURVE: a session is bound to the key of its connection', () => {
+  const env = useTestEnvironment();
+  let router: RouterProcess;
+  let sniffer: Awaited<ReturnType<typeof identitySniffer>>;
+  const agent = makeAgent(8);
+  const key = (name: string): string => path.join(env.tmp.path, name);
+  let routerPublic = '';
+
+  before(async () => {
+    const runs = await Promise.all(['router', 'victim', 'other', 'sdk'].map((n) => runToExit(['keygen', '--out', key(n)], 30_000)));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    mkdirSync(key('allowed'));
+    for (const n of ['victim', 'other', 'sdk']) copyFileSync(`${key(n)}.pub`, path.join(key('allowed'), `${n}.pub`));
+    routerPublic = readSecretKeyPair(`${key('router')}.key`).publicKey;
+    router = await startRouter(env.group, {
+      bind: 'tcp://127.0.0.1:0',
+      args: ['--curve-secret', `${key('router')}.key`, '--allow-workers', key('allowed'), '--heartbeat', String(HEARTBEAT_MS), '--queue-timeout', '300'],
+    });
+    sniffer = await identitySniffer(tcpTarget(router.bindEndpoint));
+  });
+  after(async () => {
+    sniffer?.close();
+    await agent.close();
+  });
+
+  it('the routing id of a CURVE worker cannot be read off the wire', async () => {
+    const worker = await startWorker(env.group, {
+      connect: sniffer.endpoint,
+      handler: 'echo',
+      id: 'curve-sdk',
+      args: ['--pool', 'sdk', '--curve-secret', `${key('sdk')}.key`, '--router-key', routerPublic],
+    });
+    assert.ok(worker.findLogs((l) => l.msg === 'worker registered').length >= 1);
+    assert.deepEqual(sniffer.ids, [], 'no plaintext READY with an Identity crossed the relay');
+  });
+
+  it('another allowed key presenting a registered routing id gets no request and answers no client', async () => {
+    const curve = (n: string): ReturnType<typeof curveClientSocketOptions> =>
+      curveClientSocketOptions({ secretKey: readSecretKeyPair(`${key(n)}.key`).secretKey, serverKey: routerPublic });
+    const routingId = `victim-${process.pid}-routing-id`;
+    const victim = new RawPeer(router.bindEndpoint, routingId, curve('victim'));
+    let attacker: RawPeer | undefined;
+    let heartbeats: NodeJS.Timeout | undefined;
+    try {
+      // The victim registers first (sends before the CURVE handshake are queued, so one HELLO does).
+      // workerId = routing id: what a worker written from the old SPEC sends (accepted either way).
+      await victim.send({ type: 'HELLO', nonce: 1, workerId: routingId, epoch: 'v', versions: [1], pool: 'default', capacity: 8, window: 65536, meta: {} });
+      await victim.next('WELCOME', 10_000);
+      // A raw peer has no SDK to keep it alive: heartbeat well inside the short interval.
+      heartbeats = setInterval(() => void victim.send({ type: 'HEARTBEAT', epoch: 'v' }).catch(() => undefined), HEARTBEAT_MS / 4);
+      attacker = new RawPeer(router.bindEndpoint, routingId, curve('other'));
+      const served = (async () => {
+        for (let answered = 0; answered < 10; ) {
+          const m = await victim.next('REQ', 10_000);
+          victim.inbox.splice(victim.inbox.indexOf(m), 1);
+          if (m.type !== 'REQ') continue;
+          await victim.send({ type: 'RES', stream: m.stream, seq: 0, status: 200, headers: [], fin: true, body: Buffer.from('victim') }, { type: 'CREDIT', credit: 1 });
+          answered++;
+        }
+      })();
+      // The attacker answers anything it gets, and sprays RES for likely stream ids.
+      for (let s = 1; s <= 40; s++) await attacker.send({ type: 'RES', stream: s, seq: 0, status: 200, headers: [], fin: true, body: Buffer.from('rogue') }).catch(() => undefined);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => httpRequest(`${router.httpUrl}/curve/${i}`, { dispatcher: agent, headers: SECRET_HEADERS })));
+      await withTimeout(served, 15_000, 'the victim to serve 10 requests');
+      for (const r of results) assert.equal(r.body.toString(), 'victim');
+      assert.equal(attacker.inbox.filter((m) => m.type === 'REQ').length, 0, 'the attacker received a client request');
+    } finally {
+      clearInterval(heartbeats);
+      victim.close();
+      attacker?.close();
+    }
   });
 });
