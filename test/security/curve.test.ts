@@ -141,6 +141,7 @@ describe('CURVE flag errors exit 2 with one line', () => {
       ['--body-timeout', D.bodyTimeoutMs],
       ['--retry-budget', D.retryBudgetPercent],
       ['--max-worker-streams', D.maxWorkerStreams],
+      ['--max-workers', D.maxWorkers],
       ['--max-message-size', D.maxMessageSize],
     ];
     for (const [flag, value] of flags) {

@@ -183,7 +183,7 @@ async function rogueTakeover(router: RouterProcess, routingId: string, agent: Re
       await new Promise((res) => setTimeout(res, 20));
     }
     assert.ok(recoveredAfter >= 0, `the worker did not recover within ${bound} ms`);
-    console.log(`# worker recovered ${recoveredAfter} ms after the rogue connected (heartbeat ${HEARTBEAT_MS} ms)`);
+    console.log(`# the real worker answered ${recoveredAfter} ms after the rogue connected (heartbeat ${HEARTBEAT_MS} ms)`);
     assert.equal(stolen.length, 0, `the rogue received ${stolen.length} client requests`);
   } finally {
     spraying = false;

@@ -36,6 +36,12 @@ const TICKS_PER_INTERVAL = 4;
  * the router's LIVENESS_INTERVALS so a displaced worker is back within about 2 intervals.
  */
 const SILENT_INTERVALS_BEFORE_RECONNECT = 2;
+/**
+ * HELLOs of one loop the router may leave unanswered (no WELCOME, no ERROR: ~16 s with the backoff)
+ * before the link tries a fresh connection: a router that still holds an older connection with this
+ * routing id ignores this one, and nothing sent on it is ever read (SPEC §5.3).
+ */
+const UNANSWERED_HELLOS_BEFORE_RECONNECT = 8;
 
 export interface LinkOptions {
   endpoint: string;
@@ -98,6 +104,8 @@ export class RouterLink implements StreamOwner {
   private sentSinceTick = false;
   private silentTicks = 0;
   private idleTicks = 0;
+  /** HELLOs sent since the router last said anything on this connection. */
+  private unansweredHellos = 0;
   private decodeErrors = 0;
   private decodeLoggedAt = 0;
   private idleWaiters: (() => void)[] = [];
@@ -155,6 +163,11 @@ export class RouterLink implements StreamOwner {
 
   private sendHello(): void {
     if (this.state !== 'hello') return;
+    if (++this.unansweredHellos > UNANSWERED_HELLOS_BEFORE_RECONNECT) {
+      this.log.info({ router: this.endpoint, hellos: UNANSWERED_HELLOS_BEFORE_RECONNECT }, 'router silent during the handshake: new connection');
+      this.unansweredHellos = 1;
+      this.o.reconnect();
+    }
     this.log.debug({ router: this.endpoint, nonce: this.nonce, retryInMs: this.helloDelay }, 'HELLO sent');
     this.send({
       type: 'HELLO',
@@ -258,6 +271,7 @@ export class RouterLink implements StreamOwner {
   onMessage(m: Message): void {
     if (this.state === 'closed') return;
     this.silentTicks = 0;
+    this.unansweredHellos = 0;
     switch (m.type) {
       case 'WELCOME':
         return this.onWelcome(m);
