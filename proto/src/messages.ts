@@ -43,7 +43,10 @@ export const Limits = {
   maxIdLength: 255,
 } as const;
 
-/** A peer silent for this many heartbeat intervals is dead (SPEC §5.3); both ends apply it. */
+/**
+ * A worker silent for this many heartbeat intervals is dead (SPEC §5.3). (A worker replaces a router
+ * connection silent for 2 intervals: the router heartbeats idle links every half interval.)
+ */
 export const LIVENESS_INTERVALS = 3;
 
 /** RST codes (SPEC.md "RST"). `refused` promises the application never saw the request. */
