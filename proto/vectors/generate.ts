@@ -174,6 +174,8 @@ invalid('msgpack-ext', 'msgpack ext types are not allowed', ['94a25a500104d40100
 invalid('msgpack-too-deep', 'containers nested 33 deep (the limit is 32)', ['91'.repeat(33) + 'c0', ''], [err('ZP_ERR_MSGPACK')]);
 invalid('msgpack-array-too-long', 'an array32 claiming 2^32-1 elements (more than 1040)', ['ddffffffff', ''], [err('ZP_ERR_MSGPACK')]);
 invalid('msgpack-int-map-key', 'map keys must be str', [header(['ZP', 1, MessageCode.HELLO, 1, 'w', 'e', [1], 'default', 1, 1, {}]).slice(0, -2) + '81' + '01a178', ''], [err('ZP_ERR_MSGPACK')]);
+invalid('msgpack-proto-map-key', 'a map key "__proto__" is refused (§3): HELLO.meta {"__proto__": "x"}', [header(['ZP', 1, MessageCode.HELLO, 1, 'w', 'e', [1], 'default', 1, 1, {}]).slice(0, -2) + '81' + 'a9' + Buffer.from('__proto__').toString('hex') + 'a178', ''], [err('ZP_ERR_MSGPACK')]);
+invalid('msgpack-map-too-long', 'a map of 257 entries (the limit is 256): HELLO.meta', [header(['ZP', 1, MessageCode.HELLO, 1, 'w', 'e', [1], 'default', 1, 1, {}]).slice(0, -2) + 'de0101' + Array.from({ length: 257 }, (_, k) => { const key = Buffer.from(`k${k}`).toString('hex'); return (0xa0 + key.length / 2).toString(16) + key + 'a0'; }).join(''), ''], [err('ZP_ERR_MSGPACK')]);
 
 // ZP_ERR_HEADER_SHAPE
 invalid('shape-not-array', 'header is a msgpack integer', ['01', ''], [err('ZP_ERR_HEADER_SHAPE')]);
