@@ -37,6 +37,7 @@ interface RouterFlags extends FrontDoorFlags {
   retryBudget: number;
   maxWorkerStreams: number;
   maxWorkers: number;
+  maxHellos: number;
   maxMessageSize: number;
   curveSecret?: string;
   allowWorkers?: string;
@@ -96,6 +97,7 @@ export function registerRouterCommand(program: Command): void {
     .addOption(intOption('--retry-budget <percent>', 'retries allowed as % of recent requests (plus 10 per 10 s); beyond → 502', 0, 100, D.retryBudgetPercent))
     .addOption(intOption('--max-worker-streams <n>', 'most requests in flight on one worker, whatever credit it claims', 1, 1_000_000, D.maxWorkerStreams))
     .addOption(intOption('--max-workers <n>', 'most workers registered at once; more get ERROR overloaded', 1, 1_000_000, D.maxWorkers))
+    .addOption(intOption('--max-hellos <n>', 'registering HELLOs one worker connection may send per heartbeat interval; more get ERROR protocol', 1, 1000, D.maxHellos))
     .addOption(intOption('--max-message-size <bytes>', 'largest ZeroMQ frame accepted from a peer (bigger: disconnected)', 65536, 64 * 1024 * 1024, D.maxMessageSize))
     .addOption(new Option('--curve-secret <file>', 'CURVE: router secret key file (from zeroproxy keygen); needs --allow-workers').argParser(parseSecretKeyFile))
     .addOption(new Option('--allow-workers <file|dir>', 'CURVE: allowed worker public keys, one per line, or a directory of *.pub files (re-read on SIGHUP)'))
@@ -172,6 +174,7 @@ export function registerRouterCommand(program: Command): void {
         retryBudgetPercent: flags.retryBudget,
         maxWorkerStreams: flags.maxWorkerStreams,
         maxWorkers: flags.maxWorkers,
+        maxHellos: flags.maxHellos,
         maxMessageSize: flags.maxMessageSize,
         curveSecretKey: flags.curveSecret,
         allowWorkers: flags.allowWorkers,

@@ -55,6 +55,8 @@ export interface ResolvedRouterOptions {
   maxWorkerStreams: number;
   /** Most workers registered at once; a HELLO beyond gets ERROR overloaded (bounds every per-worker table). */
   maxWorkers: number;
+  /** Registering HELLOs one connection may send per heartbeat interval; more get ERROR protocol (repeats are free). */
+  maxHellos: number;
   /** libzmq ZMQ_MAXMSGSIZE: a peer sending a larger frame is disconnected before it is buffered (bytes). */
   maxMessageSize: number;
   /** CURVE: the router's Z85 secret key; when set, workers must use CURVE and be on the allowlist. */
@@ -94,6 +96,7 @@ export const ROUTER_DEFAULTS: Readonly<Omit<ResolvedRouterOptions, 'logger'>> = 
   retryBudgetPercent: 20,
   maxWorkerStreams: 1024,
   maxWorkers: 4096,
+  maxHellos: 8,
   maxMessageSize: 1024 * 1024 + 64 * 1024,
   wsMaxMessage: 1024 * 1024,
   wsPingIntervalMs: 30000,

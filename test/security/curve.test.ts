@@ -142,6 +142,7 @@ describe('CURVE flag errors exit 2 with one line', () => {
       ['--retry-budget', D.retryBudgetPercent],
       ['--max-worker-streams', D.maxWorkerStreams],
       ['--max-workers', D.maxWorkers],
+      ['--max-hellos', D.maxHellos],
       ['--max-message-size', D.maxMessageSize],
     ];
     for (const [flag, value] of flags) {

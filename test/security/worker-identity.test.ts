@@ -10,6 +10,7 @@
  * - the worker's routing id is random, never its workerId, and appears in no log line or admin page;
  * - with CURVE, the routing id does not appear on the wire, and a peer holding another ALLOWED key that
  *   presents a registered worker's routing id gets no request and answers no client;
+ * - a connection re-registering faster than --max-hellos per interval gets ERROR protocol;
  * - a HELLO with absurd fields (100k-character pool, 300 meta keys, a `__proto__` meta key, 20 KB of
  *   meta) gets ERROR, not silence.
  */
@@ -263,6 +264,23 @@ describe('worker identity: a routing id is not an identity', () => {
     const visible = [workers.body.toString(), JSON.stringify(router.proc.findLogs(() => true)), JSON.stringify(worker.findLogs(() => true))].join('\n');
     assert.ok(visible.includes(WORKER_ID), 'the workerId is what humans see');
     for (const id of ids) assert.ok(!visible.includes(id), 'a routing id appeared in a log or the admin page');
+  });
+
+  it('a connection re-registering faster than --max-hellos per interval gets ERROR protocol', async () => {
+    const id = `hello-flood-${process.pid}`;
+    const peer = new RawPeer(router.bindEndpoint, id);
+    try {
+      // 12 HELLOs with 12 nonces in one ZeroMQ message: each would re-register (workerId = routing id,
+      // what a worker written from the old SPEC sends). The default budget is 8 per interval.
+      const hellos: Message[] = Array.from({ length: 12 }, (_, i) => ({ type: 'HELLO', nonce: 100 + i, workerId: id, epoch: 'flood', versions: [1], pool: 'flood', capacity: 1, window: 65536, meta: {} }));
+      await peer.send(...hellos);
+      const error = await peer.next('ERROR', 5000);
+      assert.equal(error.type === 'ERROR' && error.code, 'protocol');
+      assert.match(error.type === 'ERROR' ? error.message : '', /HELLOs in one heartbeat interval/);
+      assert.ok(peer.inbox.filter((m) => m.type === 'WELCOME').length <= 8, 'at most 8 registrations');
+    } finally {
+      peer.close();
+    }
   });
 
   it('a HELLO with absurd fields gets ERROR, not silence', async () => {

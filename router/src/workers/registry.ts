@@ -32,8 +32,6 @@ import { helloRefusal, storedMeta } from './hello-rules.ts';
 
 /** Largest credit the router keeps for a worker (SPEC §6.1 allows the cap). */
 const MAX_CREDIT = 1_000_000;
-/** HELLOs one connection may send per heartbeat interval (a worker's HELLO loop sends ≤ 5 in 2.5 s). */
-const HELLO_BURST = 8;
 
 export type StreamMessageFromWorker = Res | Data | WindowUpdate | Rst;
 
@@ -84,7 +82,8 @@ export class Registry implements TransportHandler {
     this.unknownPeerAnswers = new PerKeyRateLimit(options.heartbeatMs);
     this.decodeErrorLogs = new PerKeyRateLimit(options.heartbeatMs);
     this.errorAnswers = new PerKeyRateLimit(options.heartbeatMs);
-    this.helloBudget = new PerKeyBudget(options.heartbeatMs, HELLO_BURST);
+    // A worker's HELLO loop sends ≤ 5 in 2.5 s; repeats of a registration are not counted.
+    this.helloBudget = new PerKeyBudget(options.heartbeatMs, options.maxHellos);
   }
 
   setSink(sink: WorkerSink): void {
@@ -241,8 +240,8 @@ export class Registry implements TransportHandler {
       this.welcome(peer, m.nonce); // our WELCOME was lost: answer the same way, change nothing
       return;
     }
-    // Every other HELLO (re)registers: at most HELLO_BURST per connection per interval.
-    if (!this.helloBudget.allow(peer, now)) return this.refuseHello(peer, now, 'protocol', `more than ${HELLO_BURST} HELLOs in one heartbeat interval`);
+    // Every other HELLO (re)registers: at most --max-hellos per connection per interval.
+    if (!this.helloBudget.allow(peer, now)) return this.refuseHello(peer, now, 'protocol', `more than ${this.options.maxHellos} HELLOs in one heartbeat interval`);
     const refusal = helloRefusal(m);
     if (refusal !== null) return this.refuseHello(peer, now, refusal.code, refusal.message);
     // A workerId names one live session: a HELLO on another connection never displaces it (the id
