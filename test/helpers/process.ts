@@ -35,7 +35,12 @@ export class ManagedProcess {
   exitInfo: ExitInfo | undefined;
   private readonly events = new EventEmitter();
 
-  constructor(name: string, child: ChildProcess) {
+  constructor(
+    name: string,
+    child: ChildProcess,
+    /** The child leads a process group of its own (a wrapper such as npx/npm): signals go to the whole group. */
+    private readonly group = false,
+  ) {
     this.name = name;
     this.child = child;
     this.events.setMaxListeners(0);
@@ -125,15 +130,40 @@ export class ManagedProcess {
     if (!this.exitInfo && this.child.exitCode === null) this.child.kill(sig);
   }
 
+  /** SIGKILL now, to the child and (for `group` children) its whole group: the last-resort cleanup. */
+  forceKill(): void {
+    this.signal('SIGKILL');
+    this.signalGroup('SIGKILL');
+  }
+
+  /** Signals the child's process group (only for `group` children); a wrapper's leftovers included. */
+  private signalGroup(sig: NodeJS.Signals): void {
+    if (!this.group || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, sig);
+    } catch {
+      // the group is already gone
+    }
+  }
+
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Never throws. */
   async stop(graceMs = 3000): Promise<ExitInfo> {
-    if (this.exitInfo) return this.exitInfo;
+    if (this.exitInfo) {
+      this.signalGroup('SIGKILL');
+      return this.exitInfo;
+    }
     this.signal('SIGTERM');
-    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    this.signalGroup('SIGTERM');
+    const timer = setTimeout(() => {
+      this.signal('SIGKILL');
+      this.signalGroup('SIGKILL');
+    }, graceMs);
     try {
       return await this.exited;
     } finally {
       clearTimeout(timer);
+      // A wrapper (npx) can exit before what it started: nothing of the group may outlive the test.
+      this.signalGroup('SIGKILL');
     }
   }
 
@@ -149,6 +179,8 @@ export class ManagedProcess {
 export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Start the child in a process group of its own and stop the whole group (for npx/npm wrappers). */
+  processGroup?: boolean;
 }
 
 /**
@@ -168,7 +200,7 @@ export class ProcessGroup {
     if (this.guardInstalled) return;
     this.guardInstalled = true;
     const killRemaining = (): void => {
-      for (const p of this.processes) p.signal('SIGKILL');
+      for (const p of this.processes) p.forceKill();
     };
     process.once('exit', killRemaining);
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
@@ -190,8 +222,9 @@ export class ProcessGroup {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.processGroup === true,
     });
-    const managed = new ManagedProcess(name, child);
+    const managed = new ManagedProcess(name, child, options.processGroup === true);
     this.processes.push(managed);
     this.installExitGuard();
     return managed;

@@ -74,6 +74,7 @@ describe('examples/start.ts (npm start)', () => {
   it('kill of npm\'s pid (npm start in the background) leaves nothing running', async () => {
     const npm = env.group.spawnProgram('npm', 'npm', ['start'], {
       env: { ZEROPROXY_HTTP: '127.0.0.1:0', ZEROPROXY_BIND: env.tmp.ipc('demo-npm.sock') },
+      processGroup: true,
     });
     const ready = await npm.waitForLog((l) => l.msg === 'demo ready', 60_000, '"demo ready"');
     const started = [Number(ready['supervisor']), ...(ready['pids'] as number[])];
