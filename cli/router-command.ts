@@ -87,7 +87,7 @@ export function registerRouterCommand(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(D.logLevel))
     .addOption(new Option('--admin-token <token>', `with --admin: require "Authorization: Bearer <token>" on /metrics, /workers and /stats (≥ ${MIN_ADMIN_TOKEN_LENGTH} characters; prefer the env variable: it stays out of ps)`).env(ADMIN_TOKEN_ENV))
     .option('--admin-allowed-hosts <names>', 'with --admin: Host names answered besides loopback names and the bound address (comma-separated; others get 421)', (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
-    .addOption(new Option('--admin <[host:]port>', 'serve /metrics, /workers, /healthz, /readyz and the dashboard here (host defaults to 127.0.0.1; off by default)').argParser(parseHostPort('127.0.0.1')))
+    .addOption(new Option('--admin <[host:]port>', 'serve /metrics, /workers, /stats, /healthz, /readyz and the dashboard here (host defaults to 127.0.0.1; off by default)').argParser(parseHostPort('127.0.0.1')))
     .addOption(new Option('--config <file>', 'routing config (YAML or JSON): routes, plugin chains, pools; reloaded on change and SIGHUP'))
     .addOption(tlsCertOption())
     .addOption(tlsKeyOption())
