@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
-import { EMPTY_BODY, type Message, type Req } from '../../proto/src/index.ts';
+import { EMPTY_BODY, encodeInto, type Message, type Req } from '../../proto/src/index.ts';
 import { FakeWorker } from '../router/fake-worker.ts';
 import { httpRequest, startRouter, useTestEnvironment, withTimeout, type LogLine, type RouterProcess } from '../helpers/index.ts';
 import { RawH1Connection } from './raw-h1.ts';
@@ -391,5 +391,33 @@ describe('the router frames every response (issue 11 items 1–3)', () => {
       assert.ok(m !== null && Number(m[1]) >= 1, `response_${reason} counted: ${metrics.split('\n').filter((l) => l.includes('drops_total')).join(' | ')}`);
     }
     assert.equal(router.proc.exitInfo, undefined, 'the router is still running');
+  });
+});
+
+describe('a registered worker that changes protocol version mid-session (SPEC §8.3)', () => {
+  const env = useTestEnvironment();
+
+  it('loses its session at once: the request gets 502 (no deadline is set), the worker gets ERROR version', async () => {
+    const router = await startRouter(env.group, { bind: env.tmp.ipc('v.sock'), args: ['--request-timeout', '0', '--heartbeat', '60000'] });
+    // (A long heartbeat: the fake worker sends none, and liveness must not be what ends the request.)
+    const worker = new FakeWorker(router.bindEndpoint, { capacity: 4 });
+    try {
+      await worker.sendHello({}, 30_000);
+      await worker.next('WELCOME', 30_000);
+      // A POST the worker saw: not replayable, so the lost session's request is answered 502 at once.
+      const answer = httpRequest(`${router.httpUrl}/v2`, { method: 'POST', body: 'x' });
+      const req = await worker.next('REQ', 10_000);
+      // A RES whose header says version 2: the fixarray byte, "ZP" (3 bytes), then the version.
+      const frames: Buffer[] = [];
+      encodeInto(frames, res(req.stream, 0, 200, [], true, te('never')));
+      assert.equal(frames[0]![4], 1, 'version byte found');
+      frames[0]![4] = 2;
+      await worker.sendRaw(frames);
+      const r = await withTimeout(answer, 10_000, 'the answer');
+      assert.equal(r.status, 502);
+      assert.equal((await worker.next('ERROR', 10_000)).code, 'version');
+    } finally {
+      await worker.close();
+    }
   });
 });

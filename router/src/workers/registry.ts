@@ -198,6 +198,10 @@ export class Registry implements TransportHandler {
       if (this.errorAnswers.allow(peer, now)) {
         this.transport.send(peer, { type: 'ERROR', code: 'version', message: `this router speaks version ${PROTOCOL_VERSION}` });
       }
+      // WELCOME fixed the version for the whole session: a registered worker that changes it is
+      // broken, and the pair (maybe the head of a response) is lost. End the session now so its
+      // streams are retried or answered 502 at once instead of waiting for their deadline.
+      if (worker !== undefined) this.lose(worker, 'message with an unsupported protocol version', []);
       return;
     }
     if (error.typeCode === MessageCode.HELLO) {
