@@ -7,7 +7,9 @@
  * router refuses (framing, status, codec limits) is a 502 at once, never a wait for the deadline.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EMPTY_BODY, encodeInto, type Message, type Req } from '../../proto/src/index.ts';
 import { FakeWorker } from '../router/fake-worker.ts';
@@ -418,6 +420,39 @@ describe('a registered worker that changes protocol version mid-session (SPEC §
       assert.equal((await worker.next('ERROR', 10_000)).code, 'version');
     } finally {
       await worker.close();
+    }
+  });
+});
+
+describe('fan-out: a winning head that node refuses', () => {
+  const env = useTestEnvironment();
+
+  it('fails that attempt only: the other attempt answers (no hang), with a right reason phrase', async () => {
+    const config = path.join(env.tmp.path, 'fanout.yaml');
+    writeFileSync(config, 'routes:\n  - match: { pathPrefix: / }\n    plugins:\n      - plugin: fanout\n        config: { mode: parallel, targets: workers }\n');
+    const router = await startRouter(env.group, { bind: env.tmp.ipc('f.sock'), args: ['--request-timeout', '0', '--heartbeat', '60000', '--config', config] });
+    const bad = new FakeWorker(router.bindEndpoint, { capacity: 4 });
+    const good = new FakeWorker(router.bindEndpoint, { capacity: 4 });
+    try {
+      for (const w of [bad, good]) {
+        await w.sendHello({}, 30_000);
+        await w.next('WELCOME', 30_000);
+      }
+      const answer = httpRequest(`${router.httpUrl}/race`);
+      const [badReq, goodReq] = await Promise.all([bad.next('REQ', 10_000), good.next('REQ', 10_000)]);
+      // The bad head first: had it won, node's refusal would have left the request without an answer.
+      await bad.send(res(badReq.stream, 0, 200, ['x-leak', '1', 'bad name', 'v'], true, te('bad')));
+      // A barrier: DATA for a stream nobody has gets one RST; the router reads a peer's messages in order.
+      await bad.send(data(999_999, 0, true));
+      await bad.next('RST', 10_000, (m) => m.stream === 999_999);
+      await good.send(res(goodReq.stream, 0, 200, ['content-type', 'text/plain'], true, te('good')));
+      const r = await withTimeout(answer, 10_000, 'the answer');
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), 'good');
+      assert.equal(r.headers['x-leak'], undefined);
+    } finally {
+      await bad.close();
+      await good.close();
     }
   });
 });

@@ -20,6 +20,7 @@ import type { AttemptPlan, AttemptTarget } from '../plugins/types.ts';
 import type { WorkerRecord } from '../workers/worker.ts';
 import type { LatencyWindow } from './attempts-latency.ts';
 import { ChildRequest, ResponseGate, type GateOwner } from './attempts-gate.ts';
+import { writeResponseHead } from './response-head.ts';
 import { Stream, type StreamHost } from './stream.ts';
 
 export interface AttemptHost extends StreamHost {
@@ -221,19 +222,26 @@ export class AttemptRunner implements GateOwner {
       this.attemptEnded(attempt, `status ${status}`);
       return false;
     }
+    headers.push('x-zeroproxy-attempt', String(index + 1));
+    try {
+      writeResponseHead(this.res, this.req.httpVersionMajor === 2, status, headers);
+    } catch (err) {
+      // node refused the head (a field it will not write): this attempt failed, the others go on.
+      this.cancelSoon(attempt);
+      this.attemptEnded(attempt, `head refused: ${(err as Error).message}`);
+      return false;
+    }
     this.winner = attempt;
     this.close(attempt, 'won');
     this.latency?.record(Date.now() - attempt.startedAt);
     if (this.hedgeTimer !== null) clearTimeout(this.hedgeTimer);
     this.hedgeTimer = null;
-    // Losers are reset now, as the winner's head arrives.
+    // Losers are reset now, as the winner's head went out.
     for (const other of this.attempts) {
       if (other === attempt || other.stream === null || other.outcome !== null) continue;
       this.close(other, 'cancelled: another attempt won');
       other.stream.clientGone();
     }
-    headers.push('x-zeroproxy-attempt', String(index + 1));
-    this.res.writeHead(status, headers);
     return true;
   }
 
@@ -287,7 +295,7 @@ export class AttemptRunner implements GateOwner {
     const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', this.parent.requestId];
     if (!this.req.complete) headers.push('connection', 'close');
     try {
-      this.res.writeHead(status, headers);
+      writeResponseHead(this.res, this.req.httpVersionMajor === 2, status, headers);
       this.res.end(body);
     } catch {
       this.res.destroy();
