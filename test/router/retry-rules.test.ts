@@ -3,7 +3,8 @@
  * - `--retries N` gives exactly N retries (N + 1 attempts), for N = 0, 1, 2;
  * - a retried request goes to the head of its pool's queue, ahead of requests already waiting;
  * - a request body above `--replay-limit` is neither replayed (even for an idempotent method) nor
- *   held: a body far above the limit streams through while the router keeps none of it.
+ *   held: a body far above the limit streams through while the router keeps none of it;
+ * - retries of requests no worker ran (RST refused) do not spend the retry budget.
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -188,4 +189,26 @@ test('a body far above --replay-limit streams through while the router holds non
   assert.ok(growth < 16 * MiB, `the router holds ${(growth / MiB).toFixed(1)} MiB of a ${BODY / MiB} MiB body (replay limit 64 KiB)`);
   await w.send({ type: 'RES', stream: req.stream, seq: seq++, status: 204, headers: [], fin: true, body: EMPTY });
   assert.equal((await pending).statusCode, 204);
+});
+
+test('retries of requests no worker ran (RST refused) do not spend the retry budget', async () => {
+  // Budget 0 % leaves only the reserve of 10 retries per 10 s: 30 refusals would exhaust it.
+  harness = await startHarness({ retries: 1, retryBudgetPercent: 0 });
+  const refuser = await harness.worker({ capacity: 30 });
+  const answers = Array.from({ length: 30 }, (_, i) => request(harness!.url(`/r${i}`), { headersTimeout: 20_000 }));
+  // The refuser takes all 30, then refuses them at once: it gives no credit back, so every retry
+  // waits in the queue for a worker that answers.
+  const refused = [];
+  for (let i = 0; i < 30; i++) refused.push(await refuser.next('REQ', 10_000));
+  await refuser.send(...refused.map((r) => ({ type: 'RST' as const, stream: r.stream, code: 'refused' as const, message: 'refused by the test' })));
+  const good = await harness.worker({ capacity: 30 });
+  const serving = (async () => {
+    for (let served = 0; served < 30; served++) {
+      const req = await good.next('REQ', 10_000);
+      await good.send({ type: 'RES', stream: req.stream, seq: 0, status: 200, headers: [], fin: true, body: Buffer.from('ok') });
+    }
+  })();
+  const statuses = await Promise.all(answers.map(async (a) => (await a).statusCode));
+  assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every refused request was retried and answered');
+  await serving;
 });

@@ -227,8 +227,10 @@ export class Dispatcher implements WorkerSink, StreamHost {
     if (stream.responseStarted) {
       stream.abort();
     } else if (stream.onFailure === null && stream.attempts <= this.options.retries && stream.canReplay(workerNeverSawIt)) {
-      if (!this.retryBudget.tryRetry(Date.now())) {
-        // Retries cannot amplify an outage: past the budget a failed attempt is final.
+      // Retries cannot amplify an outage: past the budget a failed attempt is final. A request no
+      // worker ran (RST refused, or its REQ never left) cost the application nothing, so its retry
+      // is not counted; --retries still bounds it.
+      if (!workerNeverSawIt && !this.retryBudget.tryRetry(Date.now())) {
         if (this.violationLogs.allow('\0retry-budget', Date.now())) {
           this.log.warn({ requestId: stream.requestId, exhausted: this.retryBudget.exhausted }, 'retry budget exhausted: not retrying');
         }
