@@ -31,7 +31,7 @@ from zp_websocket import WebSocketClosed, WebSocketUpgradeError, expire_closes, 
 
 HELLO_BACKOFF_START = 0.1  # SPEC §5.2: 100 ms, doubling, at most 5 s
 HELLO_BACKOFF_MAX = 5.0
-LIVENESS = 2  # SPEC §5.3: a router silent for 2 intervals has lost this connection: reconnect
+LIVENESS = 1.5  # SPEC §5.3: a router silent for 1.5 intervals has lost this connection: reconnect
 SEND_TIMEOUT_MS = 2000  # a router that never drains its pipe must not stall the loop forever
 
 
@@ -456,7 +456,7 @@ class Worker:
         if now - s.last_heard >= LIVENESS * s.heartbeat:
             # SPEC §5.3: if the router no longer reads this connection, nothing sent on it reaches
             # the router again: a new connection with a new routing id always gets through.
-            self.router_lost(s, "router silent for 2 heartbeat intervals")
+            self.router_lost(s, "router silent for 1.5 heartbeat intervals")
             s.open_connection()
             return
         if s.closing:

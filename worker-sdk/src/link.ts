@@ -33,9 +33,10 @@ const TICKS_PER_INTERVAL = 4;
 /**
  * A registered router silent this many intervals has lost this connection (SPEC §5.3): the router
  * heartbeats a link idle for half an interval, so a live one is never silent this long. Shorter than
- * the router's LIVENESS_INTERVALS so a displaced worker is back within about 2 intervals.
+ * the router's LIVENESS_INTERVALS so a displaced worker is back within 2 intervals (about 1.75: the
+ * check runs every quarter interval), with twice the ¾-interval gap a live router can leave as margin.
  */
-const SILENT_INTERVALS_BEFORE_RECONNECT = 2;
+const SILENT_INTERVALS_BEFORE_RECONNECT = 1.5;
 /**
  * HELLOs of one loop the router may leave unanswered (no WELCOME, no ERROR: ~16 s with the backoff)
  * before the link tries a fresh connection: a router that still holds an older connection with this
