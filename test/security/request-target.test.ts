@@ -59,6 +59,27 @@ async function send(router: RouterProcess, requestLine: string, headers = 'Host:
   return rawHttpExchange(host, port, `${requestLine}\r\n${headers}Connection: close\r\n\r\n`);
 }
 
+interface H2Answer {
+  status: number;
+  body: string;
+}
+
+/** The status and whole body of one HTTP/2 stream (bounded). */
+function readH2Answer(stream: http2.ClientHttp2Stream, what: string): Promise<H2Answer> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.once('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.once('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
+      stream.once('error', reject);
+    }),
+    10_000,
+    what,
+  );
+}
+
 function errorCode(r: RawHttpResponse): string {
   return (JSON.parse(r.body.toString('utf8')) as { error: string }).error;
 }
@@ -142,20 +163,7 @@ describe('request target and Host', () => {
   it('HTTP/2 paths follow the same rules', async () => {
     const session = await connectH2(router.httpUrl);
     try {
-      const get = (p: string): Promise<{ status: number; body: string }> =>
-        withTimeout(
-          new Promise((resolve, reject) => {
-            const stream = session.request({ ':path': p });
-            let status = 0;
-            const chunks: Buffer[] = [];
-            stream.once('response', (h) => (status = Number(h[':status'])));
-            stream.on('data', (c: Buffer) => chunks.push(c));
-            stream.once('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
-            stream.once('error', reject);
-          }),
-          10_000,
-          `HTTP/2 GET ${p}`,
-        );
+      const get = (p: string): Promise<H2Answer> => readH2Answer(session.request({ ':path': p }), `HTTP/2 GET ${p}`);
       const climbing = await get('/pfx/../../secret');
       assert.equal(climbing.status, 400);
       assert.match(climbing.body, /ZP_ERR_BAD_TARGET/);
@@ -188,18 +196,7 @@ describe('request target and Host', () => {
     const session = await connectH2(router.httpUrl);
     try {
       const stream = session.request({ ':method': 'CONNECT', ':authority': 'example.com:443' }, { endStream: false });
-      const reply = await withTimeout(
-        new Promise<{ status: number; body: string }>((resolve, reject) => {
-          let status = 0;
-          const chunks: Buffer[] = [];
-          stream.once('response', (h) => (status = Number(h[':status'])));
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.once('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
-          stream.once('error', reject);
-        }),
-        10_000,
-        'the HTTP/2 CONNECT answer',
-      );
+      const reply = await readH2Answer(stream, 'the HTTP/2 CONNECT answer');
       stream.close(http2.constants.NGHTTP2_CANCEL);
       assert.equal(reply.status, 405);
       assert.match(reply.body, /ZP_ERR_METHOD_NOT_ALLOWED/);

@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import type { Bridge } from './bridge.ts';
 import { createWorker, type Worker, type WorkerOptions } from './worker.ts';
+import { drainOnSignals } from './drain-on-signals.ts';
 
 export type BridgeWorkerOptions = Omit<WorkerOptions, 'handler' | 'onStream' | 'handleSignals' | 'id' | 'logger'> & {
   /** Fixed for the process: the worker keeps its id across leaving and rejoining. */
@@ -78,24 +79,7 @@ export function startBridgeWorker(bridge: Bridge, options: BridgeWorkerOptions):
     return closing;
   };
 
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'signal received, draining');
-    close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err: String(err) }, 'close failed');
-        process.exit(1);
-      },
-    );
-  };
-  const removeSignalHandlers = (): void => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-  };
-  if (handleSignals) {
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  }
+  const removeSignalHandlers = handleSignals ? drainOnSignals(log, close) : (): void => {};
 
   return { id: options.id, current: () => worker, close };
 }

@@ -14,6 +14,7 @@ import { curveClientSocketOptions, type WorkerCurveOptions } from './curve.ts';
 import { DEFAULT_RESOLVE_INTERVAL_MS, needsIpv6, parseConnectList, type Resolver } from './discovery.ts';
 import { systemResolver } from './discovery-resolver.ts';
 import { DnsWatcher } from './discovery-watcher.ts';
+import { drainOnSignals } from './drain-on-signals.ts';
 
 export interface WorkerOptions {
   /**
@@ -234,24 +235,7 @@ export function createWorker(options: WorkerOptions): Worker {
     return closing;
   };
 
-  const onSignal = (signal: NodeJS.Signals): void => {
-    logger.info({ signal }, 'signal received, draining');
-    close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err: String(err) }, 'close failed');
-        process.exit(1);
-      },
-    );
-  };
-  const removeSignalHandlers = (): void => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-  };
-  if (options.handleSignals ?? true) {
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  }
+  const removeSignalHandlers = options.handleSignals ?? true ? drainOnSignals(logger, close) : (): void => {};
 
   watcher?.start();
   return { id, ready, close };
