@@ -6,7 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { curveKeyPair } from 'zeromq';
-import { CurveKeyError, keyOrKeyFile, readSecretKeyPair, type CurveKeyPair } from '../worker-sdk/src/curve-keys.ts';
+import { CurveKeyError, keyOrKeyFile, readSecretKeyPair, type CurveKeyPair } from '../proto/src/curve-keys.ts';
 
 interface KeygenFlags {
   out?: string;

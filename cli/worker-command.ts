@@ -5,13 +5,9 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createCliLogger } from './log-output.ts';
-import { createBridge, createWorker, defaultWorkerId, WORKER_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
-import { BACKEND_PROBE_DEFAULTS } from '../worker-sdk/src/bridge-health.ts';
-import { startBridgeWorker } from '../worker-sdk/src/index.ts';
+import { createBridge, createWorker, defaultWorkerId, WORKER_DEFAULTS, BACKEND_PROBE_DEFAULTS, startBridgeWorker, DEFAULT_RESOLVE_INTERVAL_MS, DNS_PREFIX, parseDnsTarget, WEBSOCKET_BRIDGE_DEFAULTS, type FetchHandler } from '../worker-sdk/src/index.ts';
 import { defaultExport, importUserModule } from '../router/src/util/load-module.ts';
-import { DEFAULT_RESOLVE_INTERVAL_MS, DNS_PREFIX, parseDnsTarget } from '../worker-sdk/src/discovery.ts';
 import { parseEndpoint, parseInteger, parseUrl } from './parse.ts';
-import { WEBSOCKET_BRIDGE_DEFAULTS } from '../worker-sdk/src/bridge-websocket.ts';
 import { collectMeta, parseWeight, workerMeta } from './worker-meta.ts';
 import { parsePublicKeyOrFile, parseSecretKeyFile } from './keygen-command.ts';
 

@@ -8,8 +8,9 @@ import { describe, it } from 'node:test';
 import { formatLogRecord, prettyDestination, turnBatchingDestination, wantsPrettyLogs } from '../../cli/log-output.ts';
 import { forwardedElement, forwardedValue } from '../../router/src/http/forwarded.ts';
 import { classifyFirstBytes } from '../../router/src/http/protocol-sniffer.ts';
-import { forwardRequestHeaders, forwardResponseHeaders } from '../../router/src/http/proxy-headers.ts';
-import { isValidTraceparent, isValidTracestate } from '../../router/src/http/trace-context.ts';
+import { forwardRequestHeaders } from '../../router/src/http/proxy-headers.ts';
+import { forwardResponseHeaders } from '../../router/src/core/response-headers.ts';
+import { isValidTraceparent, isValidTracestate } from '../../router/src/fields/trace-context.ts';
 
 const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { curveKeyPair } from 'zeromq';
 import { readAllowlist } from '../../router/src/security/allowlist.ts';
 import { RetryBudget } from '../../router/src/security/retry-budget.ts';
-import { CurveKeyError, curvePublicKey, keyOrKeyFile, readSecretKeyPair, z85Decode, z85Encode } from '../../worker-sdk/src/curve-keys.ts';
+import { CurveKeyError, curvePublicKey, keyOrKeyFile, readSecretKeyPair, z85Decode, z85Encode } from '../../proto/src/curve-keys.ts';
 import { makeTempDir } from '../helpers/index.ts';
 
 const tmp = makeTempDir('zp-keys-');

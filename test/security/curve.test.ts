@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { curveKeyPair } from 'zeromq';
-import { curvePublicKey } from '../../worker-sdk/src/curve-keys.ts';
+import { curvePublicKey } from '../../proto/src/curve-keys.ts';
 import {
   headerValue,
   httpRequest,

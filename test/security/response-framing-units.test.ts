@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeMessage, encode, ProtocolError } from '../../proto/src/index.ts';
-import { forwardResponseHeaders, type ResponseFraming } from '../../router/src/http/proxy-headers.ts';
+import { forwardResponseHeaders, type ResponseFraming } from '../../router/src/core/response-headers.ts';
 import { earlyHints } from '../../router/src/core/response-head.ts';
 
 function framingOf(headers: string[]): number {

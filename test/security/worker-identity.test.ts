@@ -19,7 +19,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { readSecretKeyPair } from '../../worker-sdk/src/curve-keys.ts';
+import { readSecretKeyPair } from '../../proto/src/curve-keys.ts';
 import { curveClientSocketOptions } from '../../worker-sdk/src/curve.ts';
 import { Router } from 'zeromq';
 import { decodeFrames, encode, type Message } from '../../proto/src/index.ts';

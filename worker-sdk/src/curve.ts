@@ -3,7 +3,7 @@
  * (one router key for all of them). Its own keypair comes from its secret key (the public half is
  * derived), and the router admits it only if that public key is on the router's allowlist.
  */
-import { curvePublicKey, parseCurveKey } from './curve-keys.ts';
+import { curvePublicKey, parseCurveKey } from '../../proto/src/curve-keys.ts';
 
 export interface WorkerCurveOptions {
   /** The worker's Z85 secret key (`zeroproxy keygen` → `<name>.key`). */

@@ -9,4 +9,8 @@ export { StreamResetError, StreamStateError, WebSocketStateError, WebSocketUpgra
 export { WEBSOCKET_DEFAULTS, type WebSocketAcceptOptions, type WebSocketMessage, type WebSocketReadyState, type WorkerWebSocket } from './websocket.ts';
 export { isWebSocketRequest, upgradeWebSocket } from './websocket-upgrade.ts';
 export { type WorkerCurveOptions } from './curve.ts';
-export { curvePublicKey, readSecretKeyPair, CurveKeyError, type CurveKeyPair } from './curve-keys.ts';
+export { curvePublicKey, readSecretKeyPair, CurveKeyError, type CurveKeyPair } from '../../proto/src/curve-keys.ts';
+// Defaults and parsers the CLI (and a user's own launcher) needs, so nothing imports deeper than this file.
+export { BACKEND_PROBE_DEFAULTS } from './bridge-health.ts';
+export { WEBSOCKET_BRIDGE_DEFAULTS } from './bridge-websocket.ts';
+export { DEFAULT_RESOLVE_INTERVAL_MS, DNS_PREFIX, parseDnsTarget } from './discovery.ts';

@@ -12,7 +12,8 @@ import { StreamResetError, StreamStateError, WebSocketUpgradeError, type StreamE
 import { WebSocketImpl, type WebSocketAcceptOptions, type WebSocketPort, type WorkerWebSocket } from './websocket.ts';
 
 /** Response headers as a flat [name, value, …] list or as an object (arrays repeat the field). */
-export type ResponseHeaders = HeaderList | Record<string, string | readonly string[] | number | undefined>;
+export type { ResponseHeaders } from './response-headers.ts';
+import type { ResponseHeaders } from './response-headers.ts';
 
 /** What a stream handler sees (the plain-object API: no WHATWG Request/Response on this path). */
 export interface Stream {

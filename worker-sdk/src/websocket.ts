@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { StreamStateError, WebSocketStateError, type StreamResetError } from './errors.ts';
-import type { ResponseHeaders } from './stream.ts';
+import type { ResponseHeaders } from './response-headers.ts';
 import {
   CLOSE_ABNORMAL,
   CLOSE_GOING_AWAY,

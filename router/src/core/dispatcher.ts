@@ -311,7 +311,8 @@ export class Dispatcher implements WorkerSink, StreamHost {
       worker.pooled = false;
     }
     const unsent = unsentRequests.length > 0 ? new Set(unsentRequests) : null;
-    const orphans = [...worker.streams.values()];
+    // (The dispatcher is the only one that puts streams on a worker: they are all Streams.)
+    const orphans = [...worker.streams.values()] as Stream[];
     for (const stream of orphans) this.release(stream);
     worker.inFlight = 0;
     for (const stream of orphans) {

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EMPTY_BODY, Limits, type Data, type RstCode, type Res, type Rst, type WindowUpdate } from '../../../proto/src/index.ts';
 import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
-import { forwardResponseHeaders, withoutFraming, type ResponseFraming } from '../http/proxy-headers.ts';
+import { forwardResponseHeaders, withoutFraming, type ResponseFraming } from './response-headers.ts';
 import { earlyHints, writeResponseHead, MAX_EARLY_HINTS, MAX_INFORMATIONAL, type ResponseIssue } from './response-head.ts';
 import { applyHeaderEdits } from '../plugins/chain.ts';
 import type { HeaderEdit } from '../plugins/types.ts';

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { nanoid } from 'nanoid';
 import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
-import type { FrontRequest, FrontResponse } from './server-factory.ts';
+import type { FrontRequest, FrontResponse } from './front-types.ts';
 
 /**
  * What a 405 to CONNECT lists in Allow (RFC 9110 §15.5.6 requires the field): every method the

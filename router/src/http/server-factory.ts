@@ -25,9 +25,8 @@ import { sniffProtocol, sniffTls } from './protocol-sniffer.ts';
 import { refuseConnect, refusePlainHttp } from './refusals.ts';
 import { ROUTER_DEFAULTS } from '../options.ts';
 
-export type FrontRequest = IncomingMessage | Http2ServerRequest;
-export type FrontResponse = ServerResponse | Http2ServerResponse;
-export type RequestListener = (req: FrontRequest, res: FrontResponse) => void;
+export type { FrontRequest, FrontResponse, RequestListener } from './front-types.ts';
+import type { FrontRequest, FrontResponse, RequestListener } from './front-types.ts';
 
 export interface FrontServerConfig {
   /** Largest request head (HTTP/1.1: node's parser answers 431; HTTP/2: the front door does). */

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CurveKeyError, parseCurveKey } from '../../../worker-sdk/src/curve-keys.ts';
+import { CurveKeyError, parseCurveKey } from '../../../proto/src/curve-keys.ts';
 
 /** Most keys an allowlist may hold (every table has a limit). */
 export const MAX_ALLOWED_KEYS = 100_000;

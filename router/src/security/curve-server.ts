@@ -6,7 +6,7 @@
  */
 import { Context } from 'zeromq';
 import type { Logger } from 'pino';
-import { curvePublicKey, CurveKeyError, parseCurveKey } from '../../../worker-sdk/src/curve-keys.ts';
+import { curvePublicKey, CurveKeyError, parseCurveKey } from '../../../proto/src/curve-keys.ts';
 import type { ResolvedRouterOptions } from '../options.ts';
 import type { TransportSocketOptions } from '../transport/socket.ts';
 import type { DropCounters } from './drop-counters.ts';

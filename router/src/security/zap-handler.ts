@@ -10,7 +10,7 @@
  */
 import { Reply, type Context } from 'zeromq';
 import type { Logger } from 'pino';
-import { z85Encode, CURVE_KEY_BYTES } from '../../../worker-sdk/src/curve-keys.ts';
+import { z85Encode, CURVE_KEY_BYTES } from '../../../proto/src/curve-keys.ts';
 import { PerKeyRateLimit } from '../util/rate-limit.ts';
 import { readAllowlist } from './allowlist.ts';
 import type { DropCounters } from './drop-counters.ts';

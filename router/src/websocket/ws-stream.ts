@@ -32,7 +32,7 @@ import {
 } from '../../../proto/src/index.ts';
 import type { RouterErrorCode } from '../errors.ts';
 import { Stream, type RequestHead, type StreamHost } from '../core/stream.ts';
-import { forwardResponseHeaders } from '../http/proxy-headers.ts';
+import { forwardResponseHeaders } from '../core/response-headers.ts';
 import { applyHeaderEdits } from '../plugins/chain.ts';
 import { ROUTER_TO_WORKER_MAX_FRAME } from '../options.ts';
 import { acceptance, offeredProtocols, type Acceptance } from './handshake.ts';

@@ -1,5 +1,9 @@
 /** What the router knows about one registered worker (one HELLO → WELCOME registration). */
-import type { Stream } from '../core/stream.ts';
+
+/** What the workers layer knows of a stream open on a worker: its id (the dispatcher owns the rest). */
+export interface OpenStream {
+  readonly id: number;
+}
 
 /** Streams a worker may have open that the router already reset; late DATA for them is dropped quietly. */
 const RECENTLY_RESET_LIMIT = 1024;
@@ -19,7 +23,7 @@ export class WorkerRecord {
   /** When this registration was accepted (ms since epoch): the admin endpoint's uptime. */
   readonly registeredAt: number;
   /** Open streams on this worker by stream id. */
-  readonly streams = new Map<number, Stream>();
+  readonly streams = new Map<number, OpenStream>();
   private readonly recentlyReset = new Set<number>();
 
   constructor(

@@ -1,6 +1,7 @@
 /**
  * CURVE keys (ZeroMQ RFC 26) as zeromq.js takes them: 40-character Z85 strings (RFC 32).
- * Shared by the worker SDK, the router and `zeroproxy keygen`: encode/decode Z85, derive a public
+ * Protocol-level code shared by the worker SDK, the router and `zeroproxy keygen` (so neither imports
+ * the other): encode/decode Z85, derive a public
  * key from a secret one (so a key file only needs the secret), and read key files.
  *
  * Why derive: libzmq's zmq_curve_public() is not exposed by zeromq.js, but a CURVE public key is
