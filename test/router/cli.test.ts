@@ -69,3 +69,26 @@ test('the router logs "router listening" with real addresses and exits 0 on SIGT
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('a ZeroMQ endpoint already in use: exit 2, and the message names the endpoint', async () => {
+  const first = spawn(process.execPath, [BIN, 'router', '--http', '127.0.0.1:0', '--bind', 'tcp://127.0.0.1:*'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => first.kill('SIGKILL'), 20_000);
+  try {
+    let bound: string | undefined;
+    for await (const line of createInterface({ input: first.stdout! })) {
+      const entry = JSON.parse(line) as { msg: string; bind: string };
+      if (entry.msg === 'router listening') {
+        bound = entry.bind;
+        break;
+      }
+    }
+    assert.ok(bound, 'the first router is listening');
+    const second = spawnSync(process.execPath, [BIN, 'router', '--http', '127.0.0.1:0', '--bind', bound], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(second.status, 2);
+    assert.ok(second.stderr.includes(bound), second.stderr);
+    assert.match(second.stderr, /in use/i);
+  } finally {
+    clearTimeout(killer);
+    first.kill('SIGKILL');
+  }
+});

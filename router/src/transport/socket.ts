@@ -118,7 +118,13 @@ export class Transport {
   async bind(endpoint: string): Promise<string> {
     // libzmq refuses IPv6 literals (ENODEV) unless the socket's ipv6 option is on.
     if (endpoint.startsWith('tcp://[')) this.socket.ipv6 = true;
-    await this.socket.bind(endpoint);
+    try {
+      await this.socket.bind(endpoint);
+    } catch (err) {
+      // libzmq says only "Address already in use": name the endpoint, keep the code.
+      const cause = err as Error & { code?: string };
+      throw Object.assign(new Error(`cannot bind the ZeroMQ endpoint ${endpoint}: ${cause.message}`, { cause }), { code: cause.code });
+    }
     this.endpoint = this.socket.lastEndpoint ?? endpoint;
     this.receiving = this.receiveLoop();
     return this.endpoint;
