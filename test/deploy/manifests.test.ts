@@ -51,7 +51,9 @@ function importClosure(entry: string): Set<string> {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) {
       const target = path.resolve(path.dirname(file), m[1]!);
-      if (existsSync(target)) todo.push(target);
+      // bin/zeroproxy.js loads dist/ only where the sources are absent (an npm-installed package);
+      // the image copies the sources, so the compiled tree (built by npm pack, if at all) is not needed.
+      if (existsSync(target) && !path.relative(REPO_ROOT, target).startsWith('dist/')) todo.push(target);
     }
   }
   return seen;

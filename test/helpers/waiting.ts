@@ -34,3 +34,20 @@ export async function pollUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Waits until `arm`'s wake function is called or `ms` pass, whichever is first; the caller then
+ * checks its condition again. For event-driven waits in test doubles (one pending waiter each).
+ */
+export function wakeOrTimeout(ms: number, arm: (wake: (() => void) | null) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    // (On timeout the wake function stays armed: calling it later is harmless, and clearing it could
+    // disarm a newer waiter's.)
+    const timer = setTimeout(resolve, ms);
+    arm(() => {
+      clearTimeout(timer);
+      arm(null);
+      resolve();
+    });
+  });
+}

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -19,8 +19,10 @@ const NPM_TIMEOUT_MS = 180_000;
 describe('npm pack → install into an empty project', () => {
   const env = useTestEnvironment();
 
-  it('ships dist/ and no tests; a plain-JS worker and `npx zeroproxy router` from the install serve a request', async () => {
+  it('ships dist/ and no tests; a plain-JS worker and `npx zeroproxy router` from the install serve a request', async (t) => {
     const packDir = env.tmp.path;
+    // npm pack builds dist/ in the checkout (prepack); it is removed again so no later run reads it.
+    t.after(() => rmSync(path.join(REPO_ROOT, 'dist'), { recursive: true, force: true }));
     await run('npm', ['pack', '--pack-destination', packDir], { cwd: REPO_ROOT, timeout: NPM_TIMEOUT_MS });
     const tarball = readdirSync(packDir).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack wrote a tarball');

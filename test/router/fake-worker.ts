@@ -5,6 +5,7 @@
  */
 import { Router } from 'zeromq';
 import { decodeFrames, encodeInto, PROTOCOL_VERSION, type Hello, type Message, type ProtocolError } from '../../proto/src/index.ts';
+import { wakeOrTimeout } from '../helpers/waiting.ts';
 
 type Of<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -122,14 +123,7 @@ export class FakeWorker {
       if (i >= 0) return this.inbox.splice(i, 1)[0] as Of<T>;
       const left = until - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${type}; inbox: ${this.inbox.map((m) => m.type).join(',')}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
+      await wakeOrTimeout(left, (wake) => (this.wake = wake));
     }
   }
 

@@ -5,6 +5,7 @@
  * is bounded.
  */
 import net from 'node:net';
+import { wakeOrTimeout } from '../helpers/waiting.ts';
 
 export interface RawResponse {
   status: number;
@@ -67,14 +68,7 @@ export class RawH1Connection {
       if (this.closed) throw new Error(`connection closed while waiting for ${what}; unparsed: ${JSON.stringify(this.buffer.toString('latin1').slice(0, 200))}`);
       const left = until - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
+      await wakeOrTimeout(left, (wake) => (this.wake = wake));
     }
   }
 
