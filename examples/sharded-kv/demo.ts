@@ -38,12 +38,18 @@ function startWorker(id: string): Promise<void> {
   });
 }
 
+/** How long a stopped worker may take to drain before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
 async function stopWorker(id: string): Promise<void> {
   const child = children.get(id)!;
   children.delete(id);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM'); // drains and says BYE: the router drops it at once
+  // A worker that does not drain in time is killed: the demo never waits forever.
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
   await exited;
+  clearTimeout(killer);
 }
 
 async function call(method: string, key: string, body?: string): Promise<{ status: number; worker: string }> {
