@@ -99,7 +99,10 @@ function recordingOwner(): StreamOwner {
   return { maxFrame: 262144, sendWindow: 262144, recvWindow: 262144, send() {}, ended() {} };
 }
 
-test('a REQ that a real Request would refuse is refused by the light one too (→ 400), and nothing else is', () => {
+/** Node 24's undici keeps a Request's state in private fields: the SDK builds real Requests there. */
+const NO_LIGHT_PATH = fetchRequestFactory() === realFetchRequest ? "this Node's undici keeps Request state private: the SDK uses real Requests" : false;
+
+test('a REQ that a real Request would refuse is refused by the light one too (→ 400), and nothing else is', { skip: NO_LIGHT_PATH }, () => {
   const light = fetchRequestFactory();
   assert.notEqual(light, realFetchRequest, 'undici layout recognised: the light path is in use');
   const inputs: Partial<Req>[] = [

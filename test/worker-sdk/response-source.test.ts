@@ -11,6 +11,13 @@ import { sourceReader } from '../../worker-sdk/src/response-source.ts';
 import { header, readResponse, req } from './fake-router.ts';
 import { fetchWorkerFixture } from './worker-fixture.ts';
 
+/**
+ * Whether this Node's undici exposes a Response's body source (Node 20 does; Node 24's keeps it in
+ * private fields, so the SDK reads every body from its stream there, correctly but without the shortcut).
+ */
+const SOURCE_SHORTCUT = sourceReader()(new Response('x')) !== null;
+const NO_SHORTCUT = SOURCE_SHORTCUT ? false : "this Node's undici keeps a Response's body source private: bodies are read from their streams";
+
 const { setup } = fetchWorkerFixture();
 
 const backing = Buffer.from('..0123456789..');
@@ -80,12 +87,12 @@ test('every body kind is sent byte-exact with its status; source-built bodies le
     assert.deepEqual(cookies, ['a=1; Path=/', 'b=2, with comma'], kind.name);
     assert.ok(header(res.headers, 'x-kind'), kind.name);
     const sent = made.get(kind.name)!;
-    if (kind.fromSource) assert.equal(sent.bodyUsed, false, `${kind.name}: sent from its source, stream untouched`);
+    if (kind.fromSource && SOURCE_SHORTCUT) assert.equal(sent.bodyUsed, false, `${kind.name}: sent from its source, stream untouched`);
     stream++;
   }
 });
 
-test('the source reader gives the bytes of source-built Responses and null for everything it must not shortcut', async () => {
+test('the source reader gives the bytes of source-built Responses and null for everything it must not shortcut', { skip: NO_SHORTCUT }, async () => {
   const read = sourceReader();
   for (const kind of KINDS) {
     const res = kind.make();

@@ -47,8 +47,9 @@ export function requestBodyStream(stream: Stream): ReadableStream<Uint8Array> {
 }
 
 /**
- * A real Request whose `signal` is the stream's own. Passing `signal` to the Request constructor
- * instead costs ~30 µs and a FinalizationRegistry entry per request on Node 20 (measured here).
+ * A real Request whose `signal` is the stream's own, for the light path (lazy-request.ts), which makes
+ * clones follow the signal itself. Passing `signal` to the Request constructor instead costs ~30 µs
+ * and a FinalizationRegistry entry per request on Node 20 (measured here).
  */
 export class StreamRequest extends Request {
   readonly #stream: Stream;
@@ -61,15 +62,20 @@ export class StreamRequest extends Request {
   }
 }
 
-/** The fallback: a real Request up front (~9 µs), used when undici's layout is not the expected one. */
+/**
+ * The fallback: a real Request up front, used when undici's layout is not the expected one (Node 24's
+ * undici keeps a Request's state in private fields). The stream's signal is passed to the
+ * constructor — ~30 µs and a FinalizationRegistry entry per request on Node 20, but the only way
+ * `clone()` and `new Request(request)` follow it (a `signal` getter would not be seen by undici).
+ */
 export const realFetchRequest: FetchRequestFactory = (stream) => {
-  const init: RequestInit & { duplex?: 'half' } = { method: stream.method, headers: headerPairs(stream.headerList) };
+  const init: RequestInit & { duplex?: 'half' } = { method: stream.method, headers: headerPairs(stream.headerList), signal: stream.signal };
   if (hasBody(stream)) {
     init.body = requestBodyStream(stream);
     init.duplex = 'half';
   }
   try {
-    return new StreamRequest(requestUrl(stream), init, stream);
+    return new Request(requestUrl(stream), init);
   } catch (err) {
     if (err instanceof UnrepresentableRequestError) throw err;
     throw new UnrepresentableRequestError((err as Error).message);
