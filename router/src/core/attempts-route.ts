@@ -36,7 +36,7 @@ export function routeStream(host: RoutingHost, stream: Stream): boolean {
       return false;
     case 'attempts': {
       // A WebSocket is one long exchange, not a response to race or compare: it goes to the plan's
-      // first target only, retried like any request until the 101 (README "WebSocket").
+      // first target only, retried like any request until the 101 (docs/http.md, "WebSocket").
       const first = d.targets[0];
       if ((stream.head.scheme === 'ws' || stream.head.scheme === 'wss') && first !== undefined) {
         if ('worker' in first) {

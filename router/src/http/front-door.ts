@@ -27,7 +27,7 @@ export interface FrontDoor {
   stopAccepting(): void;
   /** Closes every connection that is left. */
   close(): Promise<void>;
-  /** WebSocket clients and the workers behind them (README "WebSocket"). */
+  /** WebSocket clients and the workers behind them (docs/http.md, "WebSocket"). */
   readonly websockets: WebSocketHub;
 }
 
@@ -73,7 +73,7 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
     const stream = new Stream(dispatcher, req as IncomingMessage, res as ServerResponse, head, hasBody(req), Date.now());
     if (accessLog !== null) accessLog({ req, res }, stream, remote);
     if (head.problem !== null) {
-      stream.fail(head.problem); // bad request target or Host: 400 (README "Request target and Host")
+      stream.fail(head.problem); // bad request target or Host: 400 (docs/guarantees.md, "One normalised request target")
       return;
     }
     if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > options.maxHeaderSize) {
@@ -91,7 +91,7 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
     // fastify owns the server's lifecycle (listen, address, close); requests go straight from
     // node:http / node:http2 to `proxy`. A proxy has no routes, body parsers or hooks to run, and
     // skipping fastify's per-request Request/Reply, route lookup and hook runner measured ~2-4 µs
-    // less router CPU per request (README "Benchmarks"). Odd methods, content types and URLs
+    // less router CPU per request (docs/benchmarks.md). Odd methods, content types and URLs
     // ("/%zz", PROPFIND) reach the worker unchanged because nothing on this path interprets them.
     serverFactory: () => {
       front = createFrontServer(

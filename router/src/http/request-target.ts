@@ -1,5 +1,5 @@
 /**
- * The request target as the router forwards and routes it (README "Request target and Host"):
+ * The request target as the router forwards and routes it (docs/guarantees.md, "One normalised request target"):
  *
  * - origin-form (`/path?query`) is the normal case; `*` only for OPTIONS (RFC 9112 §3.2.4);
  * - absolute-form (`http://host/path`, HTTP/1.1 only) becomes origin-form and its authority
