@@ -4,11 +4,13 @@
  *
  * - A primary (node:cluster) forks N children that each run the ordinary router. The HTTP port is
  *   shared through cluster's **round-robin** scheduling: the primary accepts each TCP connection and
- *   hands it to the next child. We chose it over SO_REUSEPORT because Node 20's `net` cannot set
- *   SO_REUSEPORT (the `reusePort` listen option arrived in Node 22.12/23.1), and over cluster's
- *   SCHED_NONE (children accept from one shared socket) because that lets one busy child win most
- *   connections. The cost is one fd hand-off per *connection* (not per request), so keep-alive
- *   clients pay nothing per request. `--http …:0` works: every child gets the same random port.
+ *   hands it to the next child. Where `net` can set SO_REUSEPORT (the `reusePort` listen option,
+ *   Node 22.12+/23.1+ on Linux) and the port is fixed, each child instead binds the port itself
+ *   (exclusive) and the kernel spreads connections, with no hand-off through the primary
+ *   (`"balancing":"reuseport"` in the cluster's listening line). Not cluster's SCHED_NONE (children
+ *   accepting from one shared socket): one busy child would win most connections. Round-robin costs
+ *   one fd hand-off per *connection* (not per request). `--http …:0` uses round-robin: every child
+ *   gets the same random port.
  * - Each child binds its own ZeroMQ endpoint derived from --bind (`endpointForProcess`) and gets its
  *   own router id (`<id>-<i>`): a worker serving all children (`worker --connect a,b,…`) must see
  *   distinct router ids, one per connection.
@@ -26,6 +28,8 @@ import type { Logger } from 'pino';
 
 /** Which child this process is (0-based), set by the primary in the child's environment. */
 const INDEX_ENV = 'ZEROPROXY_ROUTER_INDEX';
+/** Set by the primary when the children listen with SO_REUSEPORT themselves (see reusePortAvailable). */
+const REUSE_PORT_ENV = 'ZEROPROXY_ROUTER_REUSE_PORT';
 /** The message a child sends the primary once it listens. */
 const LISTENING_TYPE = 'zeroproxy:router-listening';
 /** Restart backoff for a child that keeps dying: 100 ms doubling up to 10 s. */
@@ -73,6 +77,22 @@ export function endpointsForProcesses(bind: string, processes: number): string[]
 }
 
 /** In a child of `--processes`: its index; otherwise undefined. */
+/**
+ * Whether the children can each bind the HTTP port with SO_REUSEPORT (net's `reusePort`, Node
+ * 22.12+/23.1+, Linux): the kernel then spreads connections over them with no hand-off through the
+ * primary. Not for port 0 — each child would get a port of its own — nor before those versions.
+ */
+export function reusePortAvailable(httpPort: number, platform: string = process.platform, version: string = process.versions.node): boolean {
+  if (httpPort === 0 || platform !== 'linux') return false;
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+/** In a child: whether the primary chose SO_REUSEPORT for the HTTP port. */
+export function childUsesReusePort(): boolean {
+  return process.env[REUSE_PORT_ENV] === '1';
+}
+
 export function clusterChildIndex(): number | undefined {
   if (!cluster.isWorker) return undefined;
   const index = Number(process.env[INDEX_ENV]);
@@ -102,6 +122,8 @@ export function reportListening(router: { httpUrl: string; bindEndpoint: string 
 export interface ClusterOptions {
   processes: number;
   bind: string;
+  /** The HTTP port asked for (0 = any: then every child must share the primary's one). */
+  httpPort: number;
   drainTimeoutMs: number;
   /** Children reload config / allowlists on SIGHUP; forward it to them. Otherwise it is ignored. */
   forwardSighup: boolean;
@@ -122,6 +144,8 @@ interface Slot {
 /** Runs the primary until SIGTERM/SIGINT (exit 0 when every child drained cleanly) or a start-up failure. */
 export function runRouterCluster(o: ClusterOptions): void {
   const endpoints = endpointsForProcesses(o.bind, o.processes);
+  const reusePort = reusePortAvailable(o.httpPort);
+  const balancing = reusePort ? 'reuseport' : 'round-robin';
   const slots: Slot[] = endpoints.map((_, index) => ({
     index,
     child: undefined,
@@ -139,7 +163,7 @@ export function runRouterCluster(o: ClusterOptions): void {
     slot.restartTimer = undefined;
     slot.listening = undefined;
     slot.startedAt = Date.now();
-    const child = cluster.fork({ [INDEX_ENV]: String(slot.index) });
+    const child = cluster.fork({ [INDEX_ENV]: String(slot.index), ...(reusePort ? { [REUSE_PORT_ENV]: '1' } : {}) });
     slot.child = child;
     child.on('message', (m: unknown) => {
       if (!isListeningMessage(m) || m.index !== slot.index) return;
@@ -148,7 +172,7 @@ export function runRouterCluster(o: ClusterOptions): void {
       if (!announced && slots.every((s) => s.listening !== undefined)) {
         announced = true;
         const binds = slots.map((s) => s.listening!.bind);
-        o.log.info({ http: m.http, binds, connect: binds.join(','), processes: o.processes, pids: slots.map((s) => s.child?.process.pid) }, 'router cluster listening');
+        o.log.info({ http: m.http, binds, connect: binds.join(','), processes: o.processes, balancing, pids: slots.map((s) => s.child?.process.pid) }, 'router cluster listening');
       } else if (announced) {
         o.log.info({ index: slot.index, bind: m.bind, pid: child.process.pid }, 'router process restarted');
       }
@@ -209,7 +233,7 @@ export function runRouterCluster(o: ClusterOptions): void {
     if (!o.forwardSighup || stopping) return;
     for (const s of slots) s.child?.process.kill('SIGHUP');
   });
-  // Round-robin is cluster's default on Linux; set it explicitly (see the header for why).
+  // Without SO_REUSEPORT: round-robin, cluster's default on Linux, set explicitly (see the header).
   cluster.schedulingPolicy = cluster.SCHED_RR;
   for (const slot of slots) fork(slot);
 }

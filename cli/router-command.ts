@@ -10,7 +10,7 @@ import { parseEndpoint, parseHostPort, parseInteger, type HostPort } from './par
 import { accessLogOption, checkFrontDoorFlags, tlsCertOption, tlsKeyOption, type FrontDoorFlags } from './front-door-options.ts';
 import { createCliLogger } from './log-output.ts';
 import { parseSecretKeyFile } from './keygen-command.ts';
-import { childRouterIdentity, endpointsForProcesses, MAX_PROCESSES, reportListening, runRouterCluster, shouldRunPrimary } from './router-cluster.ts';
+import { childRouterIdentity, childUsesReusePort, endpointsForProcesses, MAX_PROCESSES, reportListening, runRouterCluster, shouldRunPrimary } from './router-cluster.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -123,6 +123,7 @@ export function registerRouterCommand(program: Command): void {
           processes: flags.processes,
           bind: flags.bind,
           drainTimeoutMs: flags.drainTimeout,
+          httpPort: flags.http.port,
           forwardSighup: flags.config !== undefined || flags.allowWorkers !== undefined,
           log: createCliLogger(flags.logLevel),
         });
@@ -151,6 +152,7 @@ export function registerRouterCommand(program: Command): void {
       router = await startRouter({
         httpHost: flags.http.host,
         httpPort: flags.http.port,
+        httpReusePort: childUsesReusePort(),
         bind: identity.bind,
         id: identity.id,
         queueSize: flags.queueSize,

@@ -9,6 +9,11 @@ export interface ResolvedRouterOptions {
   /** HTTP listen address. Port 0 asks for an ephemeral port. */
   httpHost: string;
   httpPort: number;
+  /**
+   * Listen with SO_REUSEPORT, exclusively (not through node:cluster's primary): each `--processes`
+   * child binds the port itself and the kernel spreads connections. Set by the cluster, not a flag.
+   */
+  httpReusePort: boolean;
   /** ZeroMQ endpoint the ROUTER socket binds (tcp://127.0.0.1:* picks a free port). */
   bind: string;
   /** Router id announced in WELCOME. */
@@ -77,6 +82,7 @@ export type RouterOptions = Partial<ResolvedRouterOptions>;
 export const ROUTER_DEFAULTS: Readonly<Omit<ResolvedRouterOptions, 'logger'>> = Object.freeze({
   httpHost: '0.0.0.0',
   httpPort: 8080,
+  httpReusePort: false,
   bind: 'tcp://127.0.0.1:5555',
   id: 'router',
   queueSize: 1024,

@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { endpointForProcess, endpointsForProcesses } from '../../cli/router-cluster.ts';
+import { endpointForProcess, endpointsForProcesses, reusePortAvailable } from '../../cli/router-cluster.ts';
 import { pollUntil, runToExit, START_TIMEOUT_MS, startWorker, useTestEnvironment, waitForRegistrations, withTimeout, type LogLine, type ManagedProcess } from '../helpers/index.ts';
 
 const EXIT_TIMEOUT_MS = 30_000;
@@ -50,6 +51,17 @@ describe('endpointForProcess', () => {
     assert.deepEqual(endpointsForProcesses('tcp://127.0.0.1:*', 2), ['tcp://127.0.0.1:*', 'tcp://127.0.0.1:*']);
     assert.deepEqual(endpointsForProcesses('ipc:///tmp/zp/r.ipc', 2), ['ipc:///tmp/zp/r.ipc-0', 'ipc:///tmp/zp/r.ipc-1']);
     assert.equal(endpointForProcess('tcp://[::1]:7000', 1), 'tcp://[::1]:7001');
+  });
+
+  it('uses SO_REUSEPORT only where net has it (Linux, Node 22.12+/23.1+) and for a fixed port', () => {
+    assert.equal(reusePortAvailable(8080, 'linux', '24.0.0'), true);
+    assert.equal(reusePortAvailable(8080, 'linux', '22.12.0'), true);
+    assert.equal(reusePortAvailable(8080, 'linux', '23.1.0'), true);
+    assert.equal(reusePortAvailable(8080, 'linux', '22.11.0'), false);
+    assert.equal(reusePortAvailable(8080, 'linux', '23.0.0'), false);
+    assert.equal(reusePortAvailable(8080, 'linux', '20.20.2'), false);
+    assert.equal(reusePortAvailable(0, 'linux', '24.0.0'), false, 'port 0: every child must share one port');
+    assert.equal(reusePortAvailable(8080, 'darwin', '24.0.0'), false);
   });
 
   it('rejects endpoints it cannot spread', () => {
@@ -125,5 +137,24 @@ describe('zeroproxy router --processes', () => {
     } finally {
       for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
     }
+  });
+
+  it('a fixed port: both children serve it, balanced by SO_REUSEPORT where this Node has it, else round-robin', async () => {
+    // A port that was free a moment ago (the router needs a fixed one for SO_REUSEPORT).
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const bind = `ipc://${path.join(tmp.path, 'fixed.ipc')}`;
+    const router = group.spawnZeroproxy('router --processes 2 (fixed port)', ['router', '--http', `127.0.0.1:${port}`, '--bind', bind, '--processes', '2']);
+    const summary = await router.waitForLog(listeningLine, START_TIMEOUT_MS, '"router cluster listening"');
+    assert.equal(summary['balancing'], reusePortAvailable(port) ? 'reuseport' : 'round-robin');
+    const worker = await startWorker(group, { connect: summary['binds'] as string[], handler: 'echo', id: 'w-fixed' });
+    await waitForRegistrations(worker, 2);
+    // The kernel hashes each new connection to one child: within 40 connections both have served.
+    for (let i = 0; i < 40 && accessPids(router).size < 2; i++) assert.equal(await getOnNewConnection(`http://127.0.0.1:${port}/fixed/${i}`), 200);
+    await router.waitForLog(() => accessPids(router).size === 2, 10_000, 'access lines from both children');
+    router.signal('SIGTERM');
+    assert.deepEqual(await router.waitForExit(EXIT_TIMEOUT_MS), { code: 0, signal: null }, router.describe());
   });
 });

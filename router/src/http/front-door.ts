@@ -7,7 +7,7 @@
  */
 import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify';
 import type { Dispatcher } from '../core/dispatcher.ts';
 import { Stream } from '../core/stream.ts';
 import type { ResolvedRouterOptions } from '../options.ts';
@@ -128,7 +128,9 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
     app,
     websockets,
     async listen(): Promise<string> {
-      await app.listen({ host: options.httpHost, port: options.httpPort });
+      // (fastify hands these options to net.Server#listen; its typings predate `reusePort`.)
+      const reuse = options.httpReusePort ? { exclusive: true, reusePort: true } : {};
+      await app.listen({ host: options.httpHost, port: options.httpPort, ...reuse } as FastifyListenOptions);
       const address = front!.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return `${front!.scheme}://${host}:${address.port}`;
