@@ -19,6 +19,7 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
 } from 'node:http2';
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { SessionSet, type SessionCloseReason } from './h2-sessions.ts';
 import { sniffProtocol, sniffTls } from './protocol-sniffer.ts';
@@ -116,8 +117,29 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
+/** The HTTP/2 sessions of one front server, under the same slow-client bounds as HTTP/1.1. */
+function sessionSet(config: FrontServerConfig): SessionSet {
+  const timeouts = slowClientTimeouts(config);
+  return new SessionSet({ headerTimeoutMs: timeouts.headersTimeout, bodyTimeoutMs: timeouts.requestTimeout, onClose: config.onSessionClosed });
+}
+
+/**
+ * Takes `server`'s own 'connection' listeners out and passes every new connection to `decide`
+ * first, with `serve` to hand it to those listeners (documented: a server serves a connection from
+ * its 'connection' listener). Returns `serve`.
+ */
+function interceptConnections(server: EventEmitter, decide: (socket: Socket, serve: (socket: Socket) => void) => void): (socket: Socket) => void {
+  const own = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const serve = (socket: Socket): void => {
+    for (const listener of own) listener.call(server, socket);
+  };
+  server.on('connection', (socket: Socket) => decide(socket, serve));
+  return serve;
+}
+
 function createCleartext(config: FrontServerConfig, listener: RequestListener): FrontServer {
-  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, bodyTimeoutMs: slowClientTimeouts(config).requestTimeout, onClose: config.onSessionClosed });
+  const sessions = sessionSet(config);
   const h1 = createServer(
     {
       maxHeaderSize: config.maxHeaderSize,
@@ -133,12 +155,9 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
   h1.on('connect', refuseConnect);
   h2c.on('connect', refuseConnect);
 
-  // node:http serves a connection from its 'connection' listener (documented: emitting
-  // 'connection' injects one). Take that listener out and call it after the sniff decided h1.
-  const h1ConnectionListeners = h1.listeners('connection') as ((socket: Socket) => void)[];
-  h1.removeAllListeners('connection');
+  // node:http's own connection handler runs once the sniff decided HTTP/1.1.
   const sniffTimeoutMs = slowClientTimeouts(config).headersTimeout;
-  h1.on('connection', (socket: Socket) => {
+  const serveH1 = interceptConnections(h1, (socket, serve) => {
     sniffProtocol(socket, sniffTimeoutMs, (protocol) => {
       if (protocol === 'h2c') {
         // As on node's own http2 server: a client's FIN ends the connection (node:http's server,
@@ -146,7 +165,7 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
         socket.allowHalfOpen = false;
         h2c.emit('connection', socket);
       } else {
-        for (const serve of h1ConnectionListeners) serve.call(h1, socket);
+        serve(socket);
       }
     });
   });
@@ -163,16 +182,14 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
       h1.closeAllConnections();
       sessions.destroyAll();
     },
-    serveHttp1(socket: Socket): void {
-      for (const serve of h1ConnectionListeners) serve.call(h1, socket);
-    },
+    serveHttp1: serveH1,
   };
 }
 
 function createTls(config: FrontServerConfig, listener: RequestListener): FrontServer {
   const cert = readPem(config.tlsCert!, 'certificate');
   const key = readPem(config.tlsKey!, 'key');
-  const sessions = new SessionSet({ headerTimeoutMs: slowClientTimeouts(config).headersTimeout, bodyTimeoutMs: slowClientTimeouts(config).requestTimeout, onClose: config.onSessionClosed });
+  const sessions = sessionSet(config);
   let server: Http2SecureServer;
   try {
     // The TLS handshake is part of the request head for a slow-client bound (nginx applies
@@ -191,13 +208,11 @@ function createTls(config: FrontServerConfig, listener: RequestListener): FrontS
   server.on('connect', refuseConnect);
   // Plain HTTP on the TLS port gets nginx's 400 instead of a TLS alert: the first byte of the
   // connection tells (tls.Server's own 'connection' listener starts the handshake after it).
-  const tlsConnectionListeners = server.listeners('connection') as ((socket: Socket) => void)[];
-  server.removeAllListeners('connection');
   const sniffTimeoutMs = slowClientTimeouts(config).headersTimeout;
-  server.on('connection', (socket: Socket) => {
+  interceptConnections(server, (socket, serve) => {
     sniffTls(socket, sniffTimeoutMs, (transport) => {
       if (transport === 'plain') refusePlainHttp(socket);
-      else for (const serve of tlsConnectionListeners) serve.call(server, socket);
+      else serve(socket);
     });
   });
   // node:http's closeAllConnections works on the HTTP/1.1 connections this server tracks.
