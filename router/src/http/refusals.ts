@@ -4,6 +4,7 @@
  * to the TLS port (400, as nginx). Each has a body saying why, so a client sees more than a
  * silent close.
  */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { nanoid } from 'nanoid';
 import { errorBody, RouterErrors, type RouterErrorCode } from '../errors.ts';
@@ -14,8 +15,6 @@ import type { FrontRequest, FrontResponse } from './front-types.ts';
  * router relays. The worker decides per resource; CONNECT is the one the router never serves.
  */
 export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
-
-const REASONS: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed' };
 
 /** How long a refused connection may take to read the answer and close before it is destroyed. */
 const LINGER_MS = 2000;
@@ -44,7 +43,7 @@ export function refuseOnSocket(socket: Socket, code: RouterErrorCode): void {
   const allow = status === 405 ? `Allow: ${ALLOWED_METHODS}\r\n` : '';
   answerAndClose(
     socket,
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${allow}Connection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${allow}Connection: close\r\n\r\n${body}`,
   );
 }
 
