@@ -188,8 +188,10 @@ describe('/readyz and /workers documents', () => {
   });
 
   it('/workers reports each worker with state, credit, uptime and heartbeat age', () => {
+    const workers = [worker('a', { meta: { zone: 'z' } }), worker('b', { draining: true, credit: 5 })];
+    // Read the clock after the workers' timestamps were set, or a tick in between makes uptime 64,999 ms.
     const now = Date.now();
-    const report = workersReport(liveState(m, [worker('a', { meta: { zone: 'z' } }), worker('b', { draining: true, credit: 5 })]), now);
+    const report = workersReport(liveState(m, workers), now);
     assert.equal(report.routerId, 'r1');
     assert.deepEqual(report.workers[0], {
       id: 'a',
