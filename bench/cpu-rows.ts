@@ -3,7 +3,7 @@
  * one column per process role + the total of the serving roles and its ratio to nginx's total, wrk
  * (the client) last; and the thread split of the zeroproxy processes.
  */
-import { CLIENT_ROLE } from './cpu-per-request.ts';
+import { CLIENT_ROLE } from './cpu.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { formatRatioSpread, medianRuns, METRICS, roundRatio } from './round-stats.ts';
 import { SCENARIO_LABELS } from './scenarios.ts';

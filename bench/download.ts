@@ -4,7 +4,7 @@
  * checks that every byte arrived.
  */
 import { request } from 'node:http';
-import { sampleRss } from './rss.ts';
+import { treeRssBytes } from './proc.ts';
 
 export interface DownloadResult {
   bytes: number;
@@ -48,6 +48,32 @@ function fetchCounting(url: string, expectedBytes: number): Promise<number> {
     req.on('error', (err) => done(err));
     req.end();
   });
+}
+
+
+/** Samples the tree's RSS every 50 ms until stopped; returns the first sample and the maximum. */
+function sampleRss(rootPid: number): { stop(): Promise<{ startBytes: number | null; peakBytes: number | null }> } {
+  let startBytes: number | null | undefined;
+  let peakBytes: number | null = null;
+  let pending: Promise<void> = Promise.resolve();
+  const take = (): void => {
+    // One sample at a time: a slow /proc scan must not pile up reads.
+    pending = pending.then(async () => {
+      const rss = await treeRssBytes(rootPid);
+      if (startBytes === undefined) startBytes = rss;
+      if (rss !== null && (peakBytes === null || rss > peakBytes)) peakBytes = rss;
+    });
+  };
+  take();
+  const timer = setInterval(take, 50);
+  return {
+    async stop() {
+      clearInterval(timer);
+      take();
+      await pending;
+      return { startBytes: startBytes ?? null, peakBytes };
+    },
+  };
 }
 
 const MIB = 1024 * 1024;

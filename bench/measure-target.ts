@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { ChildSet } from './children.ts';
 import { checkResponse } from './check.ts';
-import { openCpuWindow } from './cpu-window.ts';
+import { openCpuWindow } from './cpu.ts';
 import { runDownload } from './download.ts';
 import type { DownloadRecord, FailureRecord, WrkRecord } from './results-model.ts';
 import { SCENARIO_LABELS, type DownloadScenario, type WrkScenario, type WrkScenarioKind } from './scenarios.ts';

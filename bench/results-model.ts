@@ -1,5 +1,5 @@
 /** The shape of bench/results/<date>.json: everything one run measured, and on what. */
-import type { ThreadSplit } from './cpu-per-request.ts';
+import type { ThreadSplit } from './cpu.ts';
 import type { MachineInfo, Versions } from './machine.ts';
 import type { WrkSummary } from './round-stats.ts';
 import type { WrkScenarioKind } from './scenarios.ts';

@@ -6,7 +6,7 @@
  * of two medians, which would mix phases again. A round where either side has no record (a failed
  * run) is left out of that ratio.
  */
-import type { ThreadSplit } from './cpu-per-request.ts';
+import type { ThreadSplit } from './cpu.ts';
 import type { Reference } from './ratios.ts';
 import type { BenchResults, WrkRecord } from './results-model.ts';
 import { TARGET_NAMES, type TargetName } from './targets/types.ts';

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManagedChild } from './children.ts';
-import type { ProcessRole } from './cpu-snapshot.ts';
+import type { ProcessRole } from './cpu.ts';
 import { parseLogLine } from './log-line.ts';
 import type { RunningTarget, TargetContext } from './targets/types.ts';
 import { START_TIMEOUT_MS } from './targets/types.ts';

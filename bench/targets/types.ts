@@ -1,6 +1,6 @@
 /** A system under test: how to start it in front of the shared fastify backend, and how to stop it. */
 import type { ChildSet } from '../children.ts';
-import type { ProcessRole } from '../cpu-snapshot.ts';
+import type { ProcessRole } from '../cpu.ts';
 import type { ToolName, Tools } from '../tools.ts';
 
 export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'zeroproxy-sdk', 'zeroproxy-forward'] as const;

@@ -6,10 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ChildSet, type ManagedChild } from '../children.ts';
-import { CLIENT_ROLE, cpuPerRequest } from '../cpu-per-request.ts';
-import { clockTicksPerSecond, takeCpuSnapshot } from '../cpu-snapshot.ts';
-import { openCpuWindow } from '../cpu-window.ts';
-import { parseProcStat, processTree, readProcStat } from '../proc-stat.ts';
+import { clockTicksPerSecond, CLIENT_ROLE, cpuPerRequest, openCpuWindow, takeCpuSnapshot } from '../cpu.ts';
+import { parseProcStat, processTree, readProcStat } from '../proc.ts';
 import { pollUntil } from '../../test/helpers/waiting.ts';
 
 const linux = { skip: process.platform !== 'linux' ? 'reads Linux /proc' : false } as const;

@@ -1,7 +1,7 @@
 /**
- * Reading Linux /proc: one process's (or thread's) stat line, and a process tree found through
- * parent pids. Shared by the RSS sampler and the CPU sampler. Every reader returns undefined / null
- * for a process that is gone or unreadable: callers decide what a missing process means.
+ * Reading Linux /proc: a process's (or thread's) stat line, a process tree found through parent
+ * pids, and a tree's resident memory. Every reader returns undefined / null for a process that is
+ * gone or unreadable (or off Linux): the callers decide what a missing process means.
  */
 import { readdir, readFile } from 'node:fs/promises';
 
@@ -68,4 +68,18 @@ export async function processTree(rootPid: number): Promise<number[] | null> {
     }
   }
   return [...tree];
+}
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** RSS in bytes of `rootPid` plus all its descendants, or null when /proc cannot be read. */
+export async function treeRssBytes(rootPid: number): Promise<number | null> {
+  const tree = await processTree(rootPid);
+  if (tree === null) return null;
+  const sizes = await Promise.all(tree.map(rssBytes));
+  return sizes.reduce((a, b) => a + b, 0);
 }
