@@ -21,6 +21,17 @@ export interface SpawnSpec {
   cleanExits?: readonly string[];
 }
 
+/** One pino-style JSON line; anything else (a stack trace, a warning) is not a log record. */
+function parseLogLine(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class ManagedChild {
   readonly name: string;
   readonly pid: number;
@@ -105,6 +116,14 @@ export class ManagedChild {
         reject(new Error(`${this.name} exited (${reason}) before ${what}; last output:\n${this.tail()}`));
       });
     });
+  }
+
+  /** Waits for the pino-style JSON line whose msg is `msg` (the readiness lines the CLI contract promises); resolves with it. */
+  waitForLog(msg: string, timeoutMs: number): Promise<Record<string, unknown>> {
+    return this.waitForLine((line) => {
+      const rec = parseLogLine(line);
+      return rec?.['msg'] === msg ? rec : undefined;
+    }, timeoutMs, `"${msg}" line`);
   }
 
   /**

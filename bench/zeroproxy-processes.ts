@@ -6,11 +6,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ManagedChild } from './children.ts';
+import type { ChildSet, ManagedChild } from './children.ts';
 import type { ProcessRole } from './cpu.ts';
-import { parseLogLine } from './log-line.ts';
-import type { RunningTarget, TargetContext } from './targets/types.ts';
-import { START_TIMEOUT_MS } from './targets/types.ts';
+import { START_TIMEOUT_MS, type RunningTarget, type TargetContext } from './targets/types.ts';
 
 /** Shutdown is bounded for the bench: in-flight requests get this long after SIGTERM. */
 export const DRAIN_TIMEOUT_MS = 2000;
@@ -23,21 +21,29 @@ export interface WorkerSpec {
   args: readonly string[];
 }
 
-function routerReady(line: string): { http: string; bind: string } | undefined {
-  const rec = parseLogLine(line);
-  if (rec?.['msg'] !== 'router listening') return undefined;
-  const http = rec['http'];
-  const bind = rec['bind'];
-  return typeof http === 'string' && typeof bind === 'string' ? { http, bind } : undefined;
-}
-
-function workerRegistered(line: string): true | undefined {
-  return parseLogLine(line)?.['msg'] === 'worker registered' ? true : undefined;
+/**
+ * `zeroproxy router` on 127.0.0.1:<ephemeral> bound to ipc://<dir>/router.ipc (a few % faster than
+ * tcp:// on one machine, NOTES.md), as users run it; `ready` resolves with its URL once it listens.
+ */
+export function startRouter(
+  children: ChildSet,
+  repoRoot: string,
+  dir: string,
+  extraArgs: readonly string[] = [],
+): { child: ManagedChild; endpoint: string; ready: Promise<string> } {
+  const endpoint = `ipc://${join(dir, 'router.ipc')}`;
+  // --no-access-log: the nginx and HAProxy configs log no requests either (nginx: access_log off).
+  const args = ['router', '--http', '127.0.0.1:0', '--bind', endpoint, '--drain-timeout', String(DRAIN_TIMEOUT_MS), '--no-access-log', ...extraArgs];
+  const child = children.start({ name: 'zeroproxy router', command: process.execPath, args: [join(repoRoot, 'bin', 'zeroproxy.js'), ...args], cwd: repoRoot });
+  const ready = child.waitForLog('router listening', START_TIMEOUT_MS).then((rec) => {
+    if (typeof rec['http'] !== 'string') throw new Error(`"router listening" without its http address: ${JSON.stringify(rec)}`);
+    return rec['http'].replace(/\/$/, '');
+  });
+  return { child, endpoint, ready };
 }
 
 /**
- * Router on 127.0.0.1:<ephemeral> bound to ipc://<dir>/router.ipc (a few % faster than tcp:// on
- * one machine, NOTES.md) plus one worker connected to it; resolves once the router listens and the
+ * A router (startRouter) plus one worker connected to it; resolves once the router listens and the
  * worker got its WELCOME. Stop order: worker first (DRAIN, BYE), then the router. `behind`: the
  * processes behind the worker (the backend of the --forward bridge), for the CPU table.
  */
@@ -49,21 +55,14 @@ export async function startZeroproxy(
 ): Promise<RunningTarget> {
   const dir = join(ctx.tempDir, dirName);
   await mkdir(dir, { recursive: true });
-  const endpoint = `ipc://${join(dir, 'router.ipc')}`;
-  const zeroproxyBin = join(ctx.repoRoot, 'bin', 'zeroproxy.js');
-  // --no-access-log: the nginx and HAProxy configs log no requests either (nginx: access_log off).
-  const routerArgs = ['router', '--http', '127.0.0.1:0', '--bind', endpoint, '--drain-timeout', String(DRAIN_TIMEOUT_MS), '--no-access-log'];
-  const router = ctx.children.start({ name: 'zeroproxy router', command: process.execPath, args: [zeroproxyBin, ...routerArgs], cwd: ctx.repoRoot });
+  const { child: router, endpoint, ready } = startRouter(ctx.children, ctx.repoRoot, dir);
   const spec = worker(endpoint);
   // cwd = repository root: `--import tsx` is resolved from there.
-  const workerChild: ManagedChild = ctx.children.start({ name: spec.name, command: process.execPath, args: spec.args, cwd: ctx.repoRoot });
+  const workerChild = ctx.children.start({ name: spec.name, command: process.execPath, args: spec.args, cwd: ctx.repoRoot });
   try {
-    const [ready] = await Promise.all([
-      router.waitForLine(routerReady, START_TIMEOUT_MS, '"router listening" line with http and bind'),
-      workerChild.waitForLine(workerRegistered, START_TIMEOUT_MS, '"worker registered" line'),
-    ]);
+    const [baseUrl] = await Promise.all([ready, workerChild.waitForLog('worker registered', START_TIMEOUT_MS)]);
     return {
-      baseUrl: ready.http.replace(/\/$/, ''),
+      baseUrl,
       frontPid: router.pid,
       // Both are Node + zeromq: split by thread to show where the router's time goes.
       processes: [{ role: 'router', pid: router.pid, threads: true }, { role: spec.role, pid: workerChild.pid, threads: true }, ...behind],

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { checkResponse } from '../check.ts';
-import { runDownload } from '../download.ts';
+import { checkResponse, runDownload } from '../scenarios.ts';
 
 let server: Server;
 let base = '';
@@ -57,7 +56,7 @@ test('an error status or a body of the wrong length fails the check', async () =
 });
 
 test('a full download is timed and the memory of the given process tree sampled', async () => {
-  const r = await runDownload(`${base}/stream`, 4 * 1024 * 1024, process.pid);
+  const r = await runDownload(base, '/stream', 4 * 1024 * 1024, process.pid);
   assert.equal(r.bytes, 4 * 1024 * 1024);
   assert.ok(r.seconds > 0 && r.mibPerSec > 0);
   assert.ok(r.frontRssStartMiB !== null && r.frontRssStartMiB > 0);
@@ -65,6 +64,6 @@ test('a full download is timed and the memory of the given process tree sampled'
 });
 
 test('a download cut short or answered with an error fails', async () => {
-  await assert.rejects(runDownload(`${base}/cut`, 4 * 1024 * 1024, process.pid), /cut off after|expected 4194304/);
-  await assert.rejects(runDownload(`${base}/bad-gateway`, 1024, process.pid), /answered 502/);
+  await assert.rejects(runDownload(base, '/cut', 4 * 1024 * 1024, process.pid), /cut off after|expected 4194304/);
+  await assert.rejects(runDownload(base, '/bad-gateway', 1024, process.pid), /answered 502/);
 });

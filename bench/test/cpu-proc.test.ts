@@ -1,12 +1,12 @@
 /**
  * CPU time from /proc on real processes: this test process itself, and spawned children that burn
  * a known amount of CPU (each child measures its own burn with process.cpuUsage(), which the
- * /proc numbers must agree with). Linux only, like the feature.
+ * /proc numbers must agree with). Linux only, like the feature. First, the arithmetic on hand-made snapshots.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ChildSet, type ManagedChild } from '../children.ts';
-import { clockTicksPerSecond, CLIENT_ROLE, cpuPerRequest, openCpuWindow, takeCpuSnapshot } from '../cpu.ts';
+import { clockTicksPerSecond, CLIENT_ROLE, cpuPerRequest, openCpuWindow, takeCpuSnapshot, type CpuSnapshot, type ProcessTicks } from '../cpu.ts';
 import { parseProcStat, processTree, readProcStat } from '../proc.ts';
 import { pollUntil } from '../../test/helpers/waiting.ts';
 
@@ -74,6 +74,65 @@ async function burn(child: ManagedChild, pid: number): Promise<number> {
 function assertNear(actualUs: number, expectedUs: number, what: string): void {
   assert.ok(Math.abs(actualUs - expectedUs) <= TOLERANCE_US, `${what}: /proc says ${actualUs} µs, the process itself ${expectedUs} µs`);
 }
+
+function snapshot(roles: Record<string, { root: string; processes: Record<string, ProcessTicks> }>, reapedTicks: number | null): CpuSnapshot {
+  return {
+    roles: new Map(Object.entries(roles).map(([role, s]) => [role, { root: s.root, processes: new Map(Object.entries(s.processes)) }])),
+    reapedTicks,
+  };
+}
+
+// 100 ticks per second: one tick is 10 ms. 10,000 requests: one tick is 1 µs per request.
+const HZ = 100;
+const REQUESTS = 10_000;
+
+const BEFORE = snapshot(
+  {
+    router: { root: '10:5', processes: { '10:5': { ticks: 100, main: 60, zmqIo: 10 } } },
+    nginx: { root: '20:5', processes: { '20:5': { ticks: 5 }, '21:6': { ticks: 100 } } },
+    backend: { root: '30:5', processes: { '30:5': { ticks: 7 } } },
+  },
+  1000,
+);
+
+test('µs per request: tick delta × 10⁶ / CLK_TCK / requests, per role, summed over its processes', () => {
+  const after = snapshot(
+    {
+      router: { root: '10:5', processes: { '10:5': { ticks: 400, main: 300, zmqIo: 40 } } },
+      // The worker 21 used 200 ticks; a process that appeared during the run (22) counts from 0.
+      nginx: { root: '20:5', processes: { '20:5': { ticks: 5 }, '21:6': { ticks: 300 }, '22:9': { ticks: 50 } } },
+      backend: { root: '30:5', processes: { '30:5': { ticks: 57 } } },
+    },
+    1100,
+  );
+  const usage = cpuPerRequest(BEFORE, after, REQUESTS, HZ);
+  assert.deepEqual(usage, {
+    byRole: { router: 300, nginx: 250, backend: 50, wrk: 100 },
+    total: 600,
+    threads: { router: { main: 240, zmqIo: 30, other: 30 } },
+  });
+  // Other units: 250 ticks at CLK_TCK 250 over 4 requests = 1 s / 4 = 250,000 µs; rounded to 0.01 µs.
+  const one = (ticks: number): CpuSnapshot => snapshot({ x: { root: '1:1', processes: { '1:1': { ticks } } } }, null);
+  assert.equal(cpuPerRequest(one(0), one(250), 4, 250)?.byRole['x'], 250_000);
+  assert.equal(cpuPerRequest(one(0), one(1), 3, 100)?.byRole['x'], 3333.33);
+});
+
+test('no number for a role that exited, was replaced or lost a process; none at all without snapshots or requests', () => {
+  const after = snapshot(
+    {
+      // Same pid, another start time: a restarted process, not the one measured.
+      router: { root: '10:77', processes: { '10:77': { ticks: 1 } } },
+      // nginx's worker 21 is gone: part of its CPU would be missing.
+      nginx: { root: '20:5', processes: { '20:5': { ticks: 5 } } },
+    },
+    null,
+  );
+  const usage = cpuPerRequest(BEFORE, after, REQUESTS, HZ);
+  assert.deepEqual(usage, { byRole: {}, total: 0, threads: {} });
+  assert.equal(cpuPerRequest(null, BEFORE, REQUESTS, HZ), null, 'not Linux');
+  assert.equal(cpuPerRequest(BEFORE, null, REQUESTS, HZ), null);
+  assert.equal(cpuPerRequest(BEFORE, BEFORE, 0, HZ), null, 'no request completed');
+});
 
 test('a stat line is parsed from the last ")" (comm may hold spaces and parentheses)', () => {
   const fields = ['S', '7', ...Array(9).fill('0'), '11', '22', '3', '4', ...Array(4).fill('0'), '999', '0'];

@@ -2,37 +2,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommanderError } from 'commander';
-import { renderChartSvg } from '../chart-svg.ts';
-import { renderCpuSvg } from '../cpu-svg.ts';
-import { renderMarkdown } from '../markdown.ts';
-import { roundOrder } from '../measure-rounds.ts';
+import { roundOrder } from '../measure.ts';
 import { parseBenchOptions } from '../options.ts';
-import { renderReport } from '../report.ts';
-import type { BenchResults, WrkRecord } from '../results-model.ts';
-import { median, medianRuns, METRICS, roundRatio, spreadOf, summarizeRuns } from '../round-stats.ts';
+import { renderMarkdown, renderReport } from '../report.ts';
+import type { BenchResults, WrkRecord } from '../results.ts';
+import { median, medianRuns, METRICS, roundRatio, spreadOf, summarizeRuns } from '../stats.ts';
+import { renderCpuSvg, renderRequestsSvg } from '../svg.ts';
 import type { TargetName } from '../targets/types.ts';
+import { benchResults, wrkRun } from './fixtures.ts';
 
 const GET50 = { scenario: 'get-1kb', connections: 50 } as const;
 
 function run(target: TargetName, round: number, requestsPerSec: number, p50Ms: number, cpuTotal?: number): WrkRecord {
-  const rec: WrkRecord = { ...GET50, target, round, requestsPerSec, p50Ms, p75Ms: p50Ms, p90Ms: p50Ms * 2, p99Ms: p50Ms * 3, requests: requestsPerSec, errors: 0 };
-  if (cpuTotal === undefined) return rec;
-  return { ...rec, cpuUsPerRequest: { [target === 'nginx' ? 'nginx' : 'router']: cpuTotal, wrk: 9 }, cpuUsPerRequestTotal: cpuTotal };
+  const cpu = cpuTotal === undefined ? undefined : { [target === 'nginx' ? 'nginx' : 'router']: cpuTotal, wrk: 9 };
+  return wrkRun(target, { round, requestsPerSec, p50Ms, ...(cpu && { cpu }) });
 }
 
-function results(rounds: number, runs: WrkRecord[], failures: BenchResults['failures'] = []): BenchResults {
-  return {
-    date: '2026-11-28T10:00:00.000Z',
-    quick: false,
-    settings: { durationSec: 4, warmupSec: 3, connections: [50], downloadBytes: 2 ** 20, workerCapacity: 256, wrkThreads: 1, rounds },
-    machine: { cpuModel: 'Test CPU', cores: 2, os: 'Linux', memoryGiB: 8, loadAverage: 0.1 },
-    versions: { node: 'v20', zeroproxy: '0.1.0', nginx: '1.22.1', haproxy: null, wrk: '4.1.0' },
-    notes: [],
-    targets: [],
-    runs,
-    downloads: [],
-    failures,
-  };
+function results(runs: WrkRecord[], failures: BenchResults['failures'] = []): BenchResults {
+  return benchResults(runs, { failures, date: '2026-11-28T10:00:00.000Z' });
 }
 
 /**
@@ -41,7 +28,7 @@ function results(rounds: number, runs: WrkRecord[], failures: BenchResults['fail
  * CPU totals per round 38/25, 39/30, 40/20 → 1.52, 1.30, 2.00 → median 1.52 (medians: 39/25 = 1.56).
  */
 function threeRounds(): BenchResults {
-  return results(3, [
+  return results([
     run('nginx', 1, 40_000, 1.0, 25),
     run('zeroproxy-sdk', 1, 30_000, 2.0, 38),
     run('zeroproxy-sdk', 2, 24_000, 2.4, 39),
@@ -76,9 +63,9 @@ test('odd rounds: medians of each number, ratios taken per round then their medi
   assert.equal(ratio.median.toFixed(4), '0.8000');
   assert.deepEqual([ratio.min.toFixed(2), ratio.max.toFixed(2), ratio.rounds], ['0.75', '0.90', 3]);
   const medians = medianRuns(r);
-  assert.deepEqual(medians.map((x) => [x.target, x.requestsPerSec, x.p50Ms, x.cpuUsPerRequestTotal, x.round]), [
-    ['nginx', 36_000, 1.1, 25, undefined],
-    ['zeroproxy-sdk', 30_000, 2.2, 39, undefined],
+  assert.deepEqual(medians.map((x) => [x.target, x.requestsPerSec, x.p50Ms, x.cpuUsPerRequestTotal]), [
+    ['nginx', 36_000, 1.1, 25],
+    ['zeroproxy-sdk', 30_000, 2.2, 39],
   ]);
   const sdk = summarizeRuns(r).find((s) => s.target === 'zeroproxy-sdk')!;
   assert.deepEqual(sdk.requestsPerSec, { median: 30_000, min: 24_000, max: 32_400, rounds: 3 });
@@ -87,7 +74,7 @@ test('odd rounds: medians of each number, ratios taken per round then their medi
 });
 
 test('even rounds: the median is the mean of the two middle rounds, for values and for ratios', () => {
-  const r = results(4, [
+  const r = results([
     ...threeRounds().runs,
     run('nginx', 4, 20_000, 1.5),
     run('zeroproxy-sdk', 4, 19_000, 3.0),
@@ -103,7 +90,6 @@ test('even rounds: the median is the mean of the two middle rounds, for values a
 
 test('a round where a target or the reference failed is left out of that round\'s ratio; no common round gives "–", never a crash', () => {
   const r = results(
-    3,
     [
       run('nginx', 1, 40_000, 1.0),
       run('zeroproxy-sdk', 1, 30_000, 2.0),
@@ -130,9 +116,9 @@ test('a round where a target or the reference failed is left out of that round\'
   // One common round: the ratio has no range; req/s still shows its two rounds.
   assert.deepEqual(row('zeroproxy-sdk').slice(0, 3), ['zeroproxy-sdk', '31,200 (30,000–32,400)', '×0.75']);
   assert.deepEqual(row('direct').slice(0, 4), ['direct', '50,000', '–', '×1.00']);
-  assert.match(text, /zeroproxy-sdk \/ GET 1 KB, c=50 \(round 2\/3\): wrk: 12 errors$/m);
-  assert.match(renderMarkdown(r), /nginx \/ GET 1 KB, c=50 \(round 3\/3\): failed/);
-  assert.ok(renderChartSvg(r).trimEnd().endsWith('</svg>'));
+  assert.match(text, /zeroproxy-sdk \/ GET 1 KB, c=50 \(round 2\/3\): failed \(wrk: 12 errors\)/);
+  assert.match(renderMarkdown(r), /nginx \/ GET 1 KB, c=50 \(round 3\/3\): failed \(check failed\)/);
+  assert.ok(renderRequestsSvg(r).trimEnd().endsWith('</svg>'));
 });
 
 test('markdown over several rounds: medians with (min–max) for req/s and its ratios, CPU ×nginx with its range, and a note on the rounds', () => {
@@ -146,20 +132,15 @@ test('markdown over several rounds: medians with (min–max) for req/s and its r
   assert.ok(lines.includes('| zeroproxy-sdk | – | 39.0 | 39.0 | ×1.52 (1.30–2.00) | 9.0 |'), md);
   assert.match(md, /^> 3 interleaved rounds: .*values are medians over the rounds, \(min–max\) in parentheses; ratios are the median of per-round ratios/m);
   // The charts show medians: the bar's label is the median of per-round ratios.
-  assert.match(renderChartSvg(threeRounds()), />×0\.80</);
-  assert.match(renderChartSvg(threeRounds()), /median of 3 interleaved rounds of 4 s per bar/);
+  assert.match(renderRequestsSvg(threeRounds()), />×0\.80</);
+  assert.match(renderRequestsSvg(threeRounds()), /median of 3 interleaved rounds of 4 s per bar/);
   assert.match(renderCpuSvg(threeRounds()), />39\.0 µs ×1\.52</);
 });
 
-test('one round (and results from before --rounds): plain numbers, no ranges, a note suggesting --rounds 3', () => {
-  const one = results(1, [run('nginx', 1, 40_000, 1.0), run('zeroproxy-sdk', 1, 30_000, 2.0)]);
-  const md = renderMarkdown(one);
+test('one round: plain numbers, no ranges, a note suggesting --rounds 3', () => {
+  const md = renderMarkdown(results([run('nginx', 1, 40_000, 1.0), run('zeroproxy-sdk', 1, 30_000, 2.0)]));
   assert.ok(md.split('\n').includes('| zeroproxy-sdk | 30,000 | ×0.75 | – | 2.000 | ×2.00 | – | 6.000 | ×2.00 | 0 |'), md);
   assert.match(md, /^> one round: every value is a single measurement/m);
-  const old = one;
-  delete old.settings.rounds;
-  for (const x of old.runs) delete x.round;
-  assert.equal(renderMarkdown(old), md);
 });
 
 test('--rounds: default 1 (also with --quick), 1..20, anything else a CommanderError', () => {

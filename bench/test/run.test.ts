@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BenchResults, WrkRecord } from '../results-model.ts';
+import type { BenchResults, WrkRecord } from '../results.ts';
 import { findTools } from '../tools.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
