@@ -45,6 +45,7 @@ interface RouterFlags extends FrontDoorFlags {
   processes: number;
   wsMaxMessage: number;
   wsPingInterval: number;
+  front: 'node' | 'native';
 }
 
 const D = ROUTER_DEFAULTS;
@@ -103,6 +104,11 @@ export function registerRouterCommand(program: Command): void {
     .addOption(new Option('--allow-workers <file|dir>', 'CURVE: allowed worker public keys, one per line, or a directory of *.pub files (re-read on SIGHUP)'))
     .addOption(intOption('--ws-max-message <bytes>', 'largest WebSocket message a client may send (close 1009 beyond)', 1, 64 * 1024 * 1024, D.wsMaxMessage))
     .addOption(intOption('--ws-ping-interval <ms>', 'ping WebSocket clients this often; drop one silent for a whole interval (0 = off)', 0, 3_600_000, D.wsPingIntervalMs))
+    .addOption(
+      new Option('--front <kind>', 'HTTP/1.1 front: node (node:http) or native (EXPERIMENTAL C front, issue 13 spike: cleartext, one process; node:http is used when it is not built)')
+        .choices(['node', 'native'])
+        .default(D.front),
+    )
     .addOption(intOption('--processes <n>', 'router processes sharing the HTTP port, each binding its own ZeroMQ endpoint (--bind port + i, or ipc path + "-i")', 1, MAX_PROCESSES, 1))
     .action(async (flags: RouterFlags, cmd: Command) => {
       checkFrontDoorFlags(flags, cmd);
@@ -183,6 +189,7 @@ export function registerRouterCommand(program: Command): void {
         configFile: flags.config,
         wsMaxMessage: flags.wsMaxMessage,
         wsPingIntervalMs: flags.wsPingInterval,
+        front: flags.front,
       }).catch(exitOnConfigError);
       reportListening(router);
       if (stopping) {

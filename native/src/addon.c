@@ -10,6 +10,7 @@
  * `front` is an external; it is freed when JavaScript drops it and every handle has closed.
  * Every id is checked against the slot table: a stale id is a no-op, never a crash.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "front.h"

@@ -6,6 +6,7 @@
  * empties. Endings: FIN (uv_shutdown) then a short linger that reads and discards until the
  * client closes, so a final response (e.g. 431) is not lost to a reset from unread input.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "front.h"
@@ -110,18 +111,31 @@ long zp_conn_write(zp_conn *c, const uv_buf_t *bufs, unsigned nbufs, int flags) 
   return (long)c->queued;
 }
 
-static const char *reason(int status) {
+/* The answers of the node:http front door (router/src/http/client-errors.ts), byte for byte. */
+static void refusal(int status, const char **reason, const char **message) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 408: return "Request Timeout";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Service Unavailable";
+    case 408:
+      *reason = "Request Timeout";
+      *message = "Client Timeout";
+      return;
+    case 431:
+      *reason = "Request Header Fields Too Large";
+      *message = "Exceeded maximum allowed HTTP header size";
+      return;
+    case 503:
+      *reason = "Service Unavailable";
+      *message = "Service Unavailable";
+      return;
+    default:
+      *reason = "Bad Request";
+      *message = "Client Error";
+      return;
   }
 }
 
 /*
- * A request the front refuses itself (node:http's answers: 400 malformed, 431 head too large,
- * 408 head too slow) — after the responses to earlier pipelined requests, then the connection
+ * A request the front refuses itself (the node front door's answers: 400 malformed, 431 head too
+ * large, 408 head too slow) — after the responses to earlier pipelined requests, then the connection
  * ends. A failure inside a body whose head already went to JavaScript just closes the connection:
  * its request sees the client gone.
  */
@@ -134,8 +148,16 @@ void zp_conn_fail(zp_conn *c, int status) {
   c->fail_status = status;
   zp_conn_update_reading(c);
   if (c->inflight > 0) return; /* zp_conn_request_done calls again */
-  char text[128];
-  int n = snprintf(text, sizeof text, "HTTP/1.1 %d %s\r\nConnection: close\r\n\r\n", status, reason(status));
+  const char *reason, *message;
+  refusal(status, &reason, &message);
+  char body[160];
+  int body_len = snprintf(body, sizeof body, "{\"error\":\"%s\",\"message\":\"%s\",\"statusCode\":%d}", reason, message, status);
+  if (body_len <= 0 || (size_t)body_len >= sizeof body) {
+    zp_conn_close(c);
+    return;
+  }
+  char text[400];
+  int n = snprintf(text, sizeof text, "HTTP/1.1 %d %s\r\nContent-Length: %d\r\nContent-Type: application/json\r\n\r\n%s", status, reason, body_len, body);
   if (n <= 0 || (size_t)n >= sizeof text) {
     zp_conn_close(c);
     return;

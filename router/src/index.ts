@@ -3,11 +3,13 @@
  * startRouter() wires the parts and returns once both the HTTP port and the ZeroMQ endpoint are bound.
  */
 import { nanoid } from 'nanoid';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { routerLiveState, startAdminServer, type RunningAdmin } from './admin/index.ts';
 import { Dispatcher } from './core/dispatcher.ts';
 import { createFrontDoor } from './http/front-door.ts';
-import { resolveRouterOptions, type RouterOptions } from './options.ts';
+import { resolveRouterOptions, type ResolvedRouterOptions, type RouterOptions } from './options.ts';
+import { createNativeFront, type RouterFront } from './native-front/native-front.ts';
+import { loadNativeAddon } from './native-front/native-addon.ts';
 import { Registry } from './workers/registry.ts';
 import { startLiveConfig, type LiveConfig } from './config/live-config.ts';
 
@@ -28,13 +30,36 @@ export interface RunningRouter {
   reloadConfig?(): Promise<boolean>;
 }
 
+/**
+ * The node:http front door, or with `front: 'native'` the native HTTP/1.1 front in front of it
+ * (node:http then serves only what the native front hands over: Upgrade, CONNECT, h2c). The native
+ * front is cleartext and single-process in the spike: otherwise, and when the addon is not built,
+ * node:http serves everything, said once in the log.
+ */
+function createRouterFront(opts: ResolvedRouterOptions, dispatcher: Dispatcher, log: Logger): RouterFront {
+  const nodeDoor = createFrontDoor(opts, dispatcher);
+  if (opts.front !== 'native') return nodeDoor;
+  const unsupported = opts.tlsCert !== undefined ? 'TLS' : opts.httpReusePort ? '--processes (SO_REUSEPORT)' : null;
+  if (unsupported !== null) {
+    log.warn({ front: 'node' }, `--front native does not serve ${unsupported} yet: using node:http`);
+    return nodeDoor;
+  }
+  const loaded = loadNativeAddon();
+  if (loaded.addon === null) {
+    log.warn({ front: 'node', reason: loaded.reason }, '--front native: the native front is not built, using node:http');
+    return nodeDoor;
+  }
+  log.info({ front: 'native', addon: loaded.path }, 'native HTTP/1.1 front (experimental)');
+  return createNativeFront(opts, dispatcher, loaded.addon, nodeDoor);
+}
+
 export async function startRouter(options: RouterOptions = {}): Promise<RunningRouter> {
   const opts = resolveRouterOptions(options);
   const log = opts.logger ?? pino({ level: opts.logLevel });
   const registry = new Registry(opts, log, nanoid(12));
   const dispatcher = new Dispatcher(opts, log, registry.transport);
   registry.setSink(dispatcher);
-  const frontDoor = createFrontDoor(opts, dispatcher);
+  const frontDoor = createRouterFront(opts, dispatcher, log);
   // The config is checked before any socket is bound: a bad file stops the start (exit 2 in the CLI).
   const liveConfig: LiveConfig | null =
     opts.configFile === undefined ? null : await startLiveConfig(opts.configFile, log, (table) => (dispatcher.routing = table));

@@ -74,6 +74,12 @@ export interface ResolvedRouterOptions {
   wsMaxMessage: number;
   /** The router pings each WebSocket client this often and drops one silent for a whole interval (ms); 0 = off. */
   wsPingIntervalMs: number;
+  /**
+   * Which HTTP/1.1 front terminates cleartext connections: `node` (node:http, the default) or
+   * `native` (experimental: the C addon in native/, issue 13's spike; falls back to node:http,
+   * logged once, when it is not built or with TLS / --processes).
+   */
+  front: 'node' | 'native';
 }
 
 /** What callers of startRouter() pass: any subset; the rest comes from ROUTER_DEFAULTS. */
@@ -106,6 +112,7 @@ export const ROUTER_DEFAULTS: Readonly<Omit<ResolvedRouterOptions, 'logger'>> = 
   maxMessageSize: 1024 * 1024 + 64 * 1024,
   wsMaxMessage: 1024 * 1024,
   wsPingIntervalMs: 30000,
+  front: 'node',
 });
 
 /** Fills what the caller left out from ROUTER_DEFAULTS. */
