@@ -3,7 +3,7 @@ import type { ChildSet } from '../children.ts';
 import type { ProcessRole } from '../cpu.ts';
 import type { ToolName, Tools } from '../tools.ts';
 
-export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'zeroproxy-sdk', 'zeroproxy-forward'] as const;
+export const TARGET_NAMES = ['direct', 'nginx', 'haproxy', 'zeroproxy-sdk', 'zeroproxy-forward', 'zeroproxy-native'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface TargetContext {
