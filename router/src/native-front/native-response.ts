@@ -124,8 +124,9 @@ export class NativeResponse extends EventEmitter {
     return `${text}\r\n`;
   }
 
-  write(chunk: Buffer): boolean {
+  write(data: Buffer | string): boolean {
     if (this.finished || this.destroyed) return false;
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data; // (error bodies are strings)
     const head = this.headersSent ? null : this.head(null, false);
     if (this.bodyless || chunk.length === 0) return head === null ? true : this.connection.send(this, head, null, 0);
     if (this.chunked) {
@@ -136,9 +137,10 @@ export class NativeResponse extends EventEmitter {
     return this.connection.send(this, head, chunk, 0);
   }
 
-  end(chunk?: Buffer): this {
+  end(data?: Buffer | string): this {
     if (this.finished || this.destroyed) return this;
     this.finished = true;
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data; // (error bodies are strings)
     const body = chunk !== undefined && chunk.length > 0 ? chunk : null;
     const head = this.headersSent ? null : this.head(body, true);
     const flags = WriteFlag.END | (this.closeAfter ? WriteFlag.CLOSE : 0);
