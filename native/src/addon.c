@@ -186,6 +186,10 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   if (t == napi_string) {
     size_t len;
     CHECK(napi_get_value_string_latin1(env, argv[2], NULL, 0, &len));
+    if (len >= UINT32_MAX) {
+      napi_throw_range_error(env, NULL, "write: head larger than 4 GiB");
+      return NULL;
+    }
     head = len < sizeof stack ? stack : malloc(len + 1);
     if (head == NULL) {
       napi_throw_error(env, NULL, "out of memory");
@@ -201,6 +205,11 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
     void *data;
     size_t len;
     napi_get_buffer_info(env, argv[3], &data, &len);
+    if (len > UINT32_MAX) { /* uv_buf_t lengths are unsigned int */
+      if (head != NULL && head != stack) free(head);
+      napi_throw_range_error(env, NULL, "write: body larger than 4 GiB");
+      return NULL;
+    }
     if (len > 0) bufs[n++] = uv_buf_init((char *)data, (unsigned)len);
   }
   long queued = zp_conn_write(c, bufs, n, flags);

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include "front.h"
 
@@ -41,7 +42,8 @@ void zp_conn_update_reading(zp_conn *c) {
 void zp_conn_handoff(zp_conn *c) {
   c->upgrade_pending = 0;
   uv_os_fd_t fd;
-  int copy = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? dup(fd) : -1;
+  /* close-on-exec: the copy must not leak into child processes before node:http owns it. */
+  int copy = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
   if (copy < 0) {
     zp_conn_close(c);
     return;
