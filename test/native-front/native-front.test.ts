@@ -42,7 +42,7 @@ describe('native front: HTTP/1.1 through the dispatcher to an SDK worker', () =>
   after(() => open.forEach((c) => c.destroy()));
 
   before(async () => {
-    router = await startNativeRouter(env, ['--max-header-size', String(MAX_HEADER_SIZE), '--header-timeout', '400', '--heartbeat', '200']);
+    router = await startNativeRouter(env, ['--max-header-size', String(MAX_HEADER_SIZE), '--header-timeout', '1000', '--heartbeat', '200']);
     await startWorker(env.group, { connect: router.bindEndpoint, handler: 'routes', id: 'main' });
   });
 
