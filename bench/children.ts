@@ -21,6 +21,17 @@ export interface SpawnSpec {
   cleanExits?: readonly string[];
 }
 
+/** `promise`'s value, or 'late' when it has not settled within `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One pino-style JSON line; anything else (a stack trace, a warning) is not a log record. */
 function parseLogLine(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith('{')) return undefined;
@@ -71,49 +82,31 @@ export class ManagedChild {
     return this.exitReason === null;
   }
 
-  /** Everything kept of its output (the last 200 lines, stdout and stderr interleaved). */
-  output(): string {
-    return this.lines.join('\n') + (this.partial === '' ? '' : `\n${this.partial}`);
-  }
-
-  /** The last lines the child printed (stdout and stderr interleaved), for error reports. */
+  /** The last lines the child printed (stdout and stderr interleaved): 20 for error reports, or all it kept. */
   tail(count = 20): string {
-    return this.lines.slice(-count).join('\n');
+    return [...this.lines, this.partial].slice(-count).join('\n').trim();
   }
 
   /**
-   * Waits for an output line that `match` accepts (returns non-undefined), bounded by `timeoutMs`.
-   * Rejects early, with the child's last output, if the child exits first.
+   * Waits for an output line (one already printed, or one to come) that `match` accepts, bounded by
+   * `timeoutMs`. Rejects early, with the child's last output, if the child exits first.
    */
   waitForLine<T>(match: (line: string) => T | undefined, timeoutMs: number, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const finish = (): void => {
+      const finish = (outcome: () => void): void => {
         clearTimeout(timer);
         this.watchers.delete(watch);
+        outcome();
       };
       const watch = (line: string): void => {
         const value = match(line);
-        if (value === undefined) return;
-        finish();
-        resolve(value);
+        if (value !== undefined) finish(() => resolve(value));
       };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; last output:\n${this.tail()}`));
-      }, timeoutMs);
-      for (const line of this.lines) {
-        const value = match(line);
-        if (value !== undefined) {
-          finish();
-          resolve(value);
-          return;
-        }
-      }
+      const timer = setTimeout(() => finish(() => reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; last output:\n${this.tail()}`))), timeoutMs);
       this.watchers.add(watch);
+      for (const line of this.lines) if (this.watchers.has(watch)) watch(line);
       void this.exited.then((reason) => {
-        if (!this.watchers.has(watch)) return;
-        finish();
-        reject(new Error(`${this.name} exited (${reason}) before ${what}; last output:\n${this.tail()}`));
+        if (this.watchers.has(watch)) finish(() => reject(new Error(`${this.name} exited (${reason}) before ${what}; last output:\n${this.tail()}`)));
       });
     });
   }
@@ -133,13 +126,10 @@ export class ManagedChild {
   async stop(graceMs = KILL_GRACE_MS): Promise<string> {
     if (!this.running) return this.exitReason ?? 'not running';
     this.signalGroup('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
-    const outcome = await Promise.race([this.exited, grace]);
-    clearTimeout(timer);
+    const outcome = await within(this.exited, graceMs);
     if (outcome === 'late') {
       this.signalGroup('SIGKILL');
-      await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      await within(this.exited, 1000);
     }
     // The leader may exit on SIGTERM while a grandchild lingers; make sure the group is gone.
     this.signalGroup('SIGKILL');
@@ -182,12 +172,7 @@ export class ChildSet {
   start(spec: SpawnSpec): ManagedChild {
     // After shutdown (Ctrl-C) the run may still be unwinding: it must not start anything new.
     if (this.closed) throw new Error(`not starting ${spec.name}: the bench is shutting down`);
-    const proc = spawn(spec.command, [...spec.args], {
-      cwd: spec.cwd,
-      env: spec.env ?? process.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: spec.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const child = new ManagedChild(spec.name, proc, spec.cleanExits);
     this.children.add(child);
     void child.exited.then(() => this.children.delete(child));

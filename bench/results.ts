@@ -8,11 +8,12 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ThreadSplit } from './cpu.ts';
 import { renderMarkdown } from './report.ts';
-import type { WrkScenarioKind } from './scenarios.ts';
+import type { DownloadResult, WrkScenarioKind } from './scenarios.ts';
 import type { WrkSummary } from './stats.ts';
 import { renderCpuSvg, renderRequestsSvg, renderScalingSvg } from './svg.ts';
 import type { TargetName } from './targets/types.ts';
 import type { MachineInfo, Versions } from './tools.ts';
+import type { WrkResult } from './wrk.ts';
 
 export interface TargetStatus {
   name: TargetName;
@@ -22,20 +23,13 @@ export interface TargetStatus {
   reason?: string;
 }
 
-export interface WrkRecord {
+/** One measured wrk run of one target, in one round: wrk's numbers, and the CPU each process spent per request. */
+export interface WrkRecord extends WrkResult {
   target: TargetName;
   scenario: WrkScenarioKind;
   connections: number;
   /** Which of the run's interleaved rounds (1-based, --rounds). */
   round: number;
-  requestsPerSec: number;
-  p50Ms: number;
-  p75Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  requests: number;
-  /** Non-2xx/3xx responses plus socket errors wrk counted. */
-  errors: number;
   /**
    * CPU time (user + system, all threads, µs) each process role spent per request during this run,
    * from /proc before and after it (cpu.ts); role "wrk" is the client. Linux only; a role whose
@@ -48,18 +42,12 @@ export interface WrkRecord {
   cpuThreadsUsPerRequest?: Record<string, ThreadSplit>;
 }
 
-export interface DownloadRecord {
+export interface DownloadRecord extends DownloadResult {
   target: TargetName;
-  bytes: number;
-  seconds: number;
-  mibPerSec: number;
-  /** RSS of the process tree in front of the backend (the backend itself for direct), MiB. */
-  frontRssStartMiB: number | null;
-  frontRssPeakMiB: number | null;
 }
 
 /** One point of the scaling curve (scaling.ts). */
-export interface ScalingRecord {
+export interface ScalingRecord extends Pick<WrkResult, 'requestsPerSec' | 'p50Ms' | 'p99Ms' | 'errors'> {
   workers: number;
   /** Credit of each worker. */
   capacity: number;
@@ -68,10 +56,6 @@ export interface ScalingRecord {
   connections: number;
   /** capacity × workers / delay: what the workers could do if the router cost nothing. */
   idealRequestsPerSec: number;
-  requestsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
 }
 
 export interface FailureRecord {

@@ -3,7 +3,7 @@
  * through the run's ChildSet like every other process, so Ctrl-C stops a running wrk too. A line
  * of its output that is missing or malformed is an error naming it, never a NaN in the results.
  */
-import type { ChildSet } from './children.ts';
+import { within, type ChildSet } from './children.ts';
 
 export interface WrkResult {
   requests: number;
@@ -79,14 +79,11 @@ export async function runWrk(children: ChildSet, run: WrkRun): Promise<WrkResult
   args.push(run.url);
   // Stopped by SIGTERM only when the run is interrupted: not worth a warning.
   const wrk = children.start({ name: 'wrk', command: run.wrkPath, args, cleanExits: ['exit code 0', 'SIGTERM'] });
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), run.durationSec * 1000 + MARGIN_MS)));
-  const outcome = await Promise.race([wrk.exited, late]);
-  clearTimeout(timer);
+  const outcome = await within(wrk.exited, run.durationSec * 1000 + MARGIN_MS);
   if (outcome === 'late') {
     await children.stop([wrk]);
     throw new Error(`wrk ${args.join(' ')} did not finish within ${run.durationSec} s + ${MARGIN_MS} ms`);
   }
-  if (outcome !== 'exit code 0') throw new Error(`wrk ${args.join(' ')} failed (${outcome}): ${wrk.output().trim()}`);
-  return parseWrkOutput(wrk.output());
+  if (outcome !== 'exit code 0') throw new Error(`wrk ${args.join(' ')} failed (${outcome}): ${wrk.tail(Infinity).trim()}`);
+  return parseWrkOutput(wrk.tail(Infinity));
 }
