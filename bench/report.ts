@@ -187,9 +187,10 @@ export function renderReport(r: BenchResults): string {
 }
 
 function markdownTable(head: readonly string[], rows: readonly string[][]): string {
-  // Table cells may not contain `|`; the first column is text, the others numbers.
+  // Table cells may not contain `|`. Columns of numbers (and ratios, "–") are right-aligned.
   const line = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
-  return [line(head), `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map(line)].join('\n');
+  const numeric = (i: number): boolean => rows.every((row) => /^[\d×–]/.test(row[i] ?? ''));
+  return [line(head), `|${head.map((_, i) => (i > 0 && numeric(i) ? '---:' : '---')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
 export function renderMarkdown(r: BenchResults): string {

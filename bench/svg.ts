@@ -179,7 +179,9 @@ export function renderScalingSvg(r: BenchResults): string {
   const y = (v: number): number => TOP + plotH - (v / max) * plotH;
   const slot = plotW / Math.max(1, points.length);
   const x = (i: number): number => LEFT + slot * i + slot / 2;
-  const out = start(WIDTH, HEIGHT, LEFT, `zeroproxy scaling — ${r.date}${quick(r)}`, ['bars: measured req/s · dashed: ideal (capacity × workers / delay)']);
+  const out = start(WIDTH, HEIGHT, LEFT, `zeroproxy scaling: router + N SDK workers${quick(r)}`, [
+    `${r.date} · bars: measured req/s · dashed: ideal (capacity × workers / delay)`,
+  ]);
   out.push(`<line x1="${LEFT}" y1="${TOP + plotH}" x2="${WIDTH - 30}" y2="${TOP + plotH}" stroke="#333"/>`);
   out.push(`<line x1="${LEFT}" y1="${TOP}" x2="${LEFT}" y2="${TOP + plotH}" stroke="#333"/>`);
   out.push(text(LEFT - 8, TOP - 8, 'req/s', 'text-anchor="end" fill="#555"'));
