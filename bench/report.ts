@@ -37,7 +37,7 @@ const num = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const fixed = (digits: number) => (x: number | null | undefined): string => (x === null || x === undefined ? '–' : x.toFixed(digits));
 const us = fixed(1);
 
-export const CPU_NOTE =
+const CPU_NOTE =
   'user + system CPU of all threads of each process (and its children), from /proc right before and after the measured run, ' +
   'divided by the requests wrk completed; total = the serving processes (wrk, the client, is not in it); ×nginx compares totals (lower is cheaper).';
 
@@ -46,7 +46,7 @@ export function cpuTitle(key: ScenarioKey): string {
 }
 
 /** One line on how many rounds the values are over, and what the numbers are. */
-export function roundsNote(r: BenchResults): string {
+function roundsNote(r: BenchResults): string {
   const n = r.settings.rounds;
   if (n <= 1) return 'one round: every value is a single measurement (on a shared machine `--rounds 3` gives medians of interleaved rounds).';
   return (

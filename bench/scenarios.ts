@@ -15,7 +15,7 @@ export type WrkScenarioKind = 'get-1kb' | 'post-64kb';
 export const SCENARIO_LABELS: Readonly<Record<WrkScenarioKind, string>> = { 'get-1kb': 'GET 1 KB', 'post-64kb': 'POST 64 KB echo' };
 
 /** The POST runs at this many connections (when it is among --connections). */
-export const POST_CONNECTIONS = 50;
+const POST_CONNECTIONS = 50;
 
 export interface Expectation {
   method: 'GET' | 'POST';

@@ -26,8 +26,8 @@ export type ScenarioKey = Pick<WrkRecord, 'scenario' | 'connections'>;
 /** One number of a run, or undefined when the run does not have it (CPU off Linux). */
 export type Metric = (run: WrkRecord) => number | undefined;
 
-export const REFERENCES = ['nginx', 'direct'] as const satisfies readonly TargetName[];
-export type Reference = (typeof REFERENCES)[number];
+/** The targets every ratio is taken against. */
+export type Reference = 'nginx' | 'direct';
 
 /** The numbers shown with ratios. */
 export const METRICS = {
@@ -78,7 +78,7 @@ function sameScenario(a: ScenarioKey, b: ScenarioKey): boolean {
 }
 
 /** Every round's record of one target in one scenario, in round order. */
-export function roundsOf(r: BenchResults, target: TargetName, key: ScenarioKey): WrkRecord[] {
+function roundsOf(r: BenchResults, target: TargetName, key: ScenarioKey): WrkRecord[] {
   return r.runs.filter((x) => x.target === target && sameScenario(x, key)).sort((a, b) => a.round - b.round);
 }
 
@@ -105,7 +105,7 @@ function medianByKey(maps: readonly (Readonly<Record<string, number>> | undefine
 }
 
 /** The typical round of one target in one scenario: every number its median over `rounds`, errors summed. */
-export function medianRecord(rounds: readonly WrkRecord[]): WrkRecord {
+function medianRecord(rounds: readonly WrkRecord[]): WrkRecord {
   const first = rounds[0]!;
   const mid = (metric: (x: WrkRecord) => number): number => median(rounds.map(metric));
   const cpu = medianByKey(rounds.map((x) => x.cpuUsPerRequest));

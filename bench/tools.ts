@@ -41,7 +41,7 @@ export interface Versions {
   wrk: string | null;
 }
 
-export function toolSearchPath(env: NodeJS.ProcessEnv): string[] {
+function toolSearchPath(env: NodeJS.ProcessEnv): string[] {
   const override = env['BENCH_TOOLS_PATH'];
   if (override !== undefined) return override.split(delimiter);
   return [...(env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
