@@ -19,9 +19,10 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
+import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { textReply, type AdminReply } from './reply.ts';
 
 /** A token shorter than this is refused at start: it would be guessable. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -92,8 +93,8 @@ export function checkAdminToken(token: string): string {
   return token;
 }
 
-/** Adds the Host and token checks to every route of the admin app (one onRequest hook). */
-export function registerAdminAccess(app: FastifyInstance, o: AdminAccessOptions, log: Logger): void {
+/** The Host and token checks in front of every admin route (routes.ts runs it first). */
+export function adminAccessCheck(o: AdminAccessOptions, log: Logger): (req: IncomingMessage) => AdminReply | null {
   const allowed = allowedHostNames(o);
   const digest = o.token === undefined ? null : createHash('sha256').update(checkAdminToken(o.token)).digest();
   let lastLog = 0;
@@ -103,23 +104,20 @@ export function registerAdminAccess(app: FastifyInstance, o: AdminAccessOptions,
     lastLog = now;
     log.warn({ ...details, reason }, 'admin request refused');
   };
-  app.addHook('onRequest', async (request, reply) => {
+  return (request) => {
     const host = request.headers.host;
     const name = host === undefined ? '' : hostName(host);
     if (!allowed.has(name) && !(isIP(name) !== 0 && name === hostName(request.socket.localAddress ?? ''))) {
       refused('host', { host: host?.slice(0, 100), remote: request.socket.remoteAddress });
-      return reply.code(421).type('text/plain; charset=utf-8').send(MISDIRECTED_BODY);
+      return textReply(421, 'text/plain; charset=utf-8', MISDIRECTED_BODY);
     }
-    if (digest === null) return;
-    const path = request.url.split('?', 1)[0]!;
-    if (OPEN_ROUTES.has(path)) return;
+    if (digest === null) return null;
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    if (OPEN_ROUTES.has(path)) return null;
     if (!bearerMatches(request.headers.authorization, digest)) {
       refused('token', { remote: request.socket.remoteAddress, path: path.slice(0, 100) });
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="zeroproxy admin"')
-        .type('text/plain; charset=utf-8')
-        .send(UNAUTHORIZED_BODY);
+      return { status: 401, headers: { 'www-authenticate': 'Bearer realm="zeroproxy admin"', 'content-type': 'text/plain; charset=utf-8' }, body: UNAUTHORIZED_BODY };
     }
-  });
+    return null;
+  };
 }

@@ -9,16 +9,20 @@
  *   GET /readyz    200 when taking requests with ≥ 1 ready worker, else 503 with the reason
  *   GET /          the live dashboard
  *
+ * Plain node:http (http-server.ts); routes.ts matches the paths and runs the access check first.
  * Access (access.ts): only Host names that are this endpoint's own address or loopback names are
  * answered (421 otherwise: DNS rebinding), and with `--admin-token` every data route needs
  * `Authorization: Bearer <token>` (401 otherwise). Still bind it to loopback or a private network
  * (the default host is 127.0.0.1): it is plain HTTP.
  */
 import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
 import type { Logger } from 'pino';
-import { registerAdminAccess } from './access.ts';
+import { urlOf } from '../util/server-lifecycle.ts';
+import { adminAccessCheck } from './access.ts';
 import { loadDashboard } from './dashboard.ts';
+import { closeAdminServers, listenAdmin } from './http-server.ts';
+import { jsonReply, textReply } from './reply.ts';
+import { createAdminHandler, type AdminRoute } from './routes.ts';
 import { registerScrapeMetrics } from './scrape-metrics.ts';
 import type { RouterLiveState } from './live-state.ts';
 import { StatsRecorder } from './stats.ts';
@@ -50,51 +54,51 @@ export async function startAdminServer(listen: AdminListenOptions, state: Router
   const stats = new StatsRecorder(state.metrics, log, STATS_INTERVAL_MS, STATS_WINDOW_MS);
   const registry = state.metrics.registry;
 
-  const app = Fastify({ logger: false, forceCloseConnections: true });
-  registerAdminAccess(app, { bindHost: listen.host, ...(listen.token !== undefined ? { token: listen.token } : {}), ...(listen.allowedHosts ? { allowedHosts: listen.allowedHosts } : {}) }, log);
-  app.addHook('onSend', async (_request, reply) => {
-    // Live numbers: never cached by a browser or an intermediary.
-    reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
-  });
-  app.get('/metrics', async (_request, reply) => {
-    const text = await registry.metrics();
-    return reply.type(registry.contentType).send(text);
-  });
-  app.get('/workers', async () => workersReport(state, Date.now()));
-  app.get('/stats', async () => ({
-    routerId: state.routerId,
-    time: Date.now(),
-    inFlight: state.inFlight(),
-    queued: state.queued(),
-    websockets: state.websockets?.().open ?? 0,
-    readiness: readiness(state),
-    ...stats.history(),
-  }));
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const r = readiness(state);
-    return reply.code(r.ready ? 200 : 503).send(r);
-  });
-  app.get('/', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', dashboard.contentSecurityPolicy).send(dashboard.html),
+  const routes = new Map<string, AdminRoute>([
+    ['/metrics', async () => textReply(200, registry.contentType, await registry.metrics())],
+    ['/workers', () => jsonReply(200, workersReport(state, Date.now()))],
+    [
+      '/stats',
+      () =>
+        jsonReply(200, {
+          routerId: state.routerId,
+          time: Date.now(),
+          inFlight: state.inFlight(),
+          queued: state.queued(),
+          websockets: state.websockets?.().open ?? 0,
+          readiness: readiness(state),
+          ...stats.history(),
+        }),
+    ],
+    ['/healthz', () => jsonReply(200, { status: 'ok' })],
+    [
+      '/readyz',
+      () => {
+        const r = readiness(state);
+        return jsonReply(r.ready ? 200 : 503, r);
+      },
+    ],
+    ['/', () => textReply(200, 'text/html; charset=utf-8', dashboard.html, { 'content-security-policy': dashboard.contentSecurityPolicy })],
+  ]);
+  const access = adminAccessCheck(
+    { bindHost: listen.host, ...(listen.token !== undefined ? { token: listen.token } : {}), ...(listen.allowedHosts ? { allowedHosts: listen.allowedHosts } : {}) },
+    log,
   );
+  const handler = createAdminHandler(routes, access, log);
 
+  const servers = await listenAdmin(listen, handler);
   try {
-    await app.listen({ host: listen.host, port: listen.port });
     await stats.start();
   } catch (err) {
     stats.stop();
-    await app.close().catch(() => undefined);
+    await closeAdminServers(servers);
     throw err;
   }
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
+    url: urlOf('http', servers[0]!.address() as AddressInfo),
     async close(): Promise<void> {
       stats.stop();
-      await app.close();
+      await closeAdminServers(servers);
     },
   };
 }

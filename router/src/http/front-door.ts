@@ -1,26 +1,29 @@
 /**
- * The HTTP front door (HTTP/1.1, h2c and TLS with ALPN h2 + http/1.1; fastify owns the server's
- * lifecycle): every request becomes a Stream handed to the dispatcher, the same way whatever the
- * protocol; an `Upgrade: websocket` request becomes a WebSocket stream (router/src/websocket).
+ * The HTTP front door (HTTP/1.1, h2c and TLS with ALPN h2 + http/1.1, on node:http / node:http2):
+ * every request becomes a Stream handed to the dispatcher, the same way whatever the protocol; an `Upgrade: websocket` request becomes a WebSocket stream (router/src/websocket).
  * Bodies are never parsed or buffered here: the stream reads the raw request chunk by chunk and
- * writes the response raw (a stream object per reply measured ~2× slower).
+ * writes the response raw (a stream object per reply measured ~2× slower). A proxy has no routes,
+ * body parsers or hooks to run: requests go straight from node's server to `proxy` (a framework's
+ * per-request Request/Reply, route lookup and hook runner measured ~2-4 µs more router CPU per
+ * request, docs/benchmarks.md). Odd methods, content types and URLs ("/%zz", PROPFIND) reach the
+ * worker unchanged because nothing on this path interprets them.
  */
-import type { AddressInfo, Socket } from 'node:net';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify';
+import type { Server, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from '../core/dispatcher.ts';
 import { Stream } from '../core/stream.ts';
 import type { ResolvedRouterOptions } from '../options.ts';
 import { createAccessLog } from './access-log.ts';
+import { answerClientError } from './client-errors.ts';
 import { requestHead } from './proxy-headers.ts';
 import { refuseOnSocket } from './refusals.ts';
 import { createFrontServer, type FrontRequest, type FrontResponse, type FrontServer } from './server-factory.ts';
 import { PerKeyRateLimit } from '../util/rate-limit.ts';
+import { closeServer, listenOn, urlOf } from '../util/server-lifecycle.ts';
 import { WebSocketHub } from '../websocket/hub.ts';
 import { createUpgradeListener } from '../websocket/upgrade-listener.ts';
 
 export interface FrontDoor {
-  readonly app: FastifyInstance;
   /** Starts listening; resolves with the URL clients use (the real port when 0 was asked). */
   listen(): Promise<string>;
   /** Stops accepting connections; idle keep-alive connections are closed, HTTP/2 sessions get GOAWAY. */
@@ -58,13 +61,12 @@ const SESSION_LOG_INTERVAL_MS = 10_000;
 export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Dispatcher): FrontDoor {
   const accessLog = createAccessLog(dispatcher.log, options.accessLog);
   const websockets = new WebSocketHub(options, dispatcher, accessLog);
-  let front: FrontServer | undefined;
   // HTTP/2 sessions and streams cut for a slow-client rule: one log line per reason per interval, with the running counts.
   const sessionLog = new PerKeyRateLimit(SESSION_LOG_INTERVAL_MS);
 
   /** Turns one request into a Stream for the dispatcher; the response is written raw. */
   const proxy = (req: FrontRequest, res: FrontResponse): void => {
-    const scheme = front!.scheme;
+    const scheme = front.scheme;
     const remote = req.socket.remoteAddress ?? '';
     const head = requestHead(req, remote, scheme);
     // The HTTP/2 compatibility objects offer everything Stream uses from node:http's (events,
@@ -87,62 +89,49 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
     }
     dispatcher.submit(stream);
   };
-  const app = Fastify({
-    // fastify owns the server's lifecycle (listen, address, close); requests go straight from
-    // node:http / node:http2 to `proxy`. A proxy has no routes, body parsers or hooks to run, and
-    // skipping fastify's per-request Request/Reply, route lookup and hook runner measured ~2-4 µs
-    // less router CPU per request (docs/benchmarks.md). Odd methods, content types and URLs
-    // ("/%zz", PROPFIND) reach the worker unchanged because nothing on this path interprets them.
-    serverFactory: () => {
-      front = createFrontServer(
-        {
-          maxHeaderSize: options.maxHeaderSize,
-          tlsCert: options.tlsCert,
-          tlsKey: options.tlsKey,
-          headerTimeoutMs: options.headerTimeoutMs,
-          bodyTimeoutMs: options.bodyTimeoutMs,
-          onSessionClosed: (reason, counts) => {
-            if (sessionLog.allow(reason, Date.now())) dispatcher.log.warn({ reason, closedSoFar: { ...counts } }, 'HTTP/2 slow client cut');
-          },
-        },
-        proxy,
-      );
-      // HTTP/1.1 `Upgrade`: WebSocket to the hub, any other token served as plain HTTP/1.1.
-      const served = front;
-      const upgrade = createUpgradeListener(websockets, served.scheme, (socket) => served.serveHttp1(socket));
-      // The same target/Host rules as every request, before the hub or the parser sees it again.
-      served.server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
-        const problem = requestHead(req, '', served.scheme).problem;
-        if (problem !== null) refuseOnSocket(socket, problem);
-        else upgrade(req, socket, early);
-      });
-      // fastify only listens on it, asks its address and closes it: net.Server API both kinds have.
-      return front.server as Server;
+  const front: FrontServer = createFrontServer(
+    {
+      maxHeaderSize: options.maxHeaderSize,
+      tlsCert: options.tlsCert,
+      tlsKey: options.tlsKey,
+      headerTimeoutMs: options.headerTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
+      onSessionClosed: (reason, counts) => {
+        if (sessionLog.allow(reason, Date.now())) dispatcher.log.warn({ reason, closedSoFar: { ...counts } }, 'HTTP/2 slow client cut');
+      },
     },
-    logger: false,
-    return503OnClosing: false,
-    forceCloseConnections: false,
+    proxy,
+  );
+  // Unparsable or too slow HTTP/1.1 requests: 400 / 408 / 431 with a JSON body (client-errors.ts).
+  front.server.on('clientError', answerClientError);
+  // HTTP/1.1 `Upgrade`: WebSocket to the hub, any other token served as plain HTTP/1.1.
+  const upgrade = createUpgradeListener(websockets, front.scheme, (socket) => front.serveHttp1(socket));
+  // The same target/Host rules as every request, before the hub or the parser sees it again.
+  front.server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
+    const problem = requestHead(req, '', front.scheme).problem;
+    if (problem !== null) refuseOnSocket(socket, problem);
+    else upgrade(req, socket, early);
   });
+  // Both kinds of server (http.Server, Http2SecureServer) are net.Server underneath.
+  const server = front.server as Server;
 
   return {
-    app,
     websockets,
     async listen(): Promise<string> {
-      // (fastify hands these options to net.Server#listen; its typings predate `reusePort`.)
+      // With --processes on Node 22.12+ each child binds the port itself with SO_REUSEPORT
+      // (cli/router-cluster.ts): `exclusive` keeps cluster from handing the bind to the primary.
       const reuse = options.httpReusePort ? { exclusive: true, reusePort: true } : {};
-      await app.listen({ host: options.httpHost, port: options.httpPort, ...reuse } as FastifyListenOptions);
-      const address = front!.server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return `${front!.scheme}://${host}:${address.port}`;
+      const address = await listenOn(server, { host: options.httpHost, port: options.httpPort, ...reuse });
+      return urlOf(front.scheme, address);
     },
     stopAccepting(): void {
-      front?.stopAccepting();
+      front.stopAccepting();
       websockets.goAway(); // clients get close 1001, workers DATA close 1001; the drain waits for both
     },
     async close(): Promise<void> {
       websockets.close();
-      front?.closeAll();
-      await app.close();
+      front.closeAll();
+      await closeServer(server);
     },
   };
 }

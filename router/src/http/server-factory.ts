@@ -1,5 +1,5 @@
 /**
- * The one place the front door's servers are created (fastify's `serverFactory` seam).
+ * The one place the front door's servers are created (front-door.ts listens on and closes them).
  *
  * - Cleartext: one node:http server listens; its 'connection' handler first sniffs the HTTP/2
  *   preface and hands h2c connections to a node:http2 server that never listens itself, and every
@@ -70,7 +70,7 @@ export class TlsConfigError extends Error {
 }
 
 export interface FrontServer {
-  /** What fastify listens on: an http.Server (cleartext) or an Http2SecureServer (TLS). */
+  /** What the front door listens on: an http.Server (cleartext) or an Http2SecureServer (TLS). */
   readonly server: Server | Http2SecureServer;
   readonly scheme: 'http' | 'https';
   /** Stops accepting connections; idle HTTP/1.1 connections close, HTTP/2 sessions get GOAWAY. */
