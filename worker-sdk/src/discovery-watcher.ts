@@ -59,6 +59,7 @@ export class DnsWatcher {
       if (addresses.length > endpoints.size) {
         this.o.logger.warn({ target: spec, addresses: addresses.length, used: endpoints.size }, 'DNS answer not fully used (not an IP address, or over the limit)');
       }
+      this.o.logger.debug({ target: spec, endpoints: endpoints.size }, 'DNS resolved');
       if (!sameSet(endpoints, state.endpoints)) {
         state.endpoints = endpoints;
         this.o.onChange(this.union());

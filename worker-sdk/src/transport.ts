@@ -3,7 +3,10 @@
  * unguessable routing id (newRoutingId; never the workerId, never logged), connected to the router
  * endpoint under a local name (the endpoint string), with ONE send queue. A connection that is
  * displaced or goes silent is replaced by a fresh one with a fresh routing id (worker.ts), so one
- * socket per connection: libzmq fixes a socket's routing id when it connects.
+ * socket per connection: libzmq fixes a socket's routing id when it connects. The socket connects
+ * once, in the constructor, with every option already set: zeromq.js warns "Socket option will not
+ * take effect until next connect/bind" for an option set on a socket that has an endpoint — which
+ * the name of a second connection (ZMQ_CONNECT_ROUTING_ID) would be.
  *
  * Everything queued for a router during one event-loop turn leaves as one multipart ZeroMQ message
  * (SPEC.md §2 "Senders SHOULD batch"), because fewer, larger ZeroMQ messages are what is fast here
@@ -55,6 +58,8 @@ export class WorkerTransport {
   private readonly receiving: Promise<void>;
 
   constructor(
+    /** The router's endpoint, and the socket-local name messages to it are addressed by. */
+    router: { endpoint: string; peer: string },
     /** This connection's routing id (newRoutingId): a secret between the worker and the router. */
     routingId: string,
     private readonly events: TransportEvents,
@@ -65,12 +70,8 @@ export class WorkerTransport {
     // Not `immediate` (SPEC §2): libzmq 4.3 then ignores the connection's name (ZMQ_CONNECT_ROUTING_ID)
     // and the router would be unreachable. Without it, sends before the handshake are queued.
     this.socket = new zmq.Router({ ...socketOptions, routingId, mandatory: true, sendTimeout: SEND_TIMEOUT_MS, linger: LINGER_MS });
+    this.socket.connect(router.endpoint, { routingId: router.peer });
     this.receiving = this.receiveLoop();
-  }
-
-  /** Connects to a router; messages for it are addressed to `peer` (default: the endpoint string). */
-  connect(endpoint: string, peer: string = endpoint): void {
-    this.socket.connect(endpoint, { routingId: peer });
   }
 
   /** Queues `m` for `peer`; it leaves with everything else queued for that peer in this turn. */

@@ -108,6 +108,7 @@ export function createWorker(options: WorkerOptions): Worker {
   /** A new socket with a fresh routing id, connected to the router; only the current one reaches the link. */
   const openTransport = (conn: Connection): WorkerTransport => {
     const t: WorkerTransport = new WorkerTransport(
+      { endpoint: conn.endpoint, peer: conn.link.peer },
       newRoutingId(),
       {
         message: (_peer, m) => {
@@ -123,7 +124,6 @@ export function createWorker(options: WorkerOptions): Worker {
       logger,
       socketOptions,
     );
-    t.connect(conn.endpoint, conn.link.peer);
     return t;
   };
 
