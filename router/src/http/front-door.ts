@@ -32,6 +32,11 @@ export interface FrontDoor {
   close(): Promise<void>;
   /** WebSocket clients and the workers behind them (docs/http.md, "WebSocket"). */
   readonly websockets: WebSocketHub;
+  /**
+   * Serves a connection accepted elsewhere (the native front hands over Upgrade, CONNECT and h2c
+   * connections, their bytes already read put back): the same path as one this server accepted.
+   */
+  serveConnection(socket: Socket): void;
 }
 
 /** Whether a request carries a body (RFC 9112 §6.3: Transfer-Encoding or a non-zero Content-Length). */
@@ -117,6 +122,9 @@ export function createFrontDoor(options: ResolvedRouterOptions, dispatcher: Disp
 
   return {
     websockets,
+    serveConnection(socket: Socket): void {
+      server.emit('connection', socket);
+    },
     async listen(): Promise<string> {
       // With --processes on Node 22.12+ each child binds the port itself with SO_REUSEPORT
       // (cli/router-cluster.ts): `exclusive` keeps cluster from handing the bind to the primary.

@@ -7,6 +7,7 @@
 import { WriteFlag, type NativeAddon, type NativeFrontHandle } from './native-addon.ts';
 import type { NativeRequest } from './native-request.ts';
 import type { NativeResponse } from './native-response.ts';
+import type { ConnectionPort } from './connection-port.ts';
 
 /** What a connection needs from its front. */
 export interface NativeIo {
@@ -26,7 +27,7 @@ export interface HeldHead {
   rawHeaders: string[];
 }
 
-export class NativeConnection {
+export class NativeConnection implements ConnectionPort<NativeRequest, NativeResponse> {
   /** Responses not yet completely handed to the addon, oldest first; [0] writes, the rest hold. */
   readonly responses: NativeResponse[] = [];
   /** The request whose body is arriving (HEAD had a body, END not yet seen). */

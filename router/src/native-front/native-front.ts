@@ -8,8 +8,8 @@
  * not listen: Upgrade (WebSocket) and CONNECT requests, and h2c with prior knowledge, are handed
  * over as a socket (a dup of the fd) with the bytes already read put back — node:http then serves
  * them exactly as it does on `--front node` (WebSocket hub, 405 for CONNECT, h2c). That needs the
- * front door's `serveConnection(socket)` (its server's 'connection' path); a front door without it
- * answers those connections 501 Not Implemented and closes them (logged once).
+ * front door's `serveConnection(socket)` (its server's 'connection' path: WebSocket, h2c and the
+ * same refusals as a connection node accepted).
  */
 import { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,11 +33,7 @@ const HIGH_WATER_MARK = 16_384;
 /** The part of the front door the router drives (router/src/index.ts). */
 export type RouterFront = Pick<FrontDoor, 'listen' | 'stopAccepting' | 'close' | 'websockets'>;
 
-/** A front door that can take over a connection accepted elsewhere (its unread bytes put back). */
-type HandoffTarget = FrontDoor & { serveConnection?: (socket: Socket) => void };
-
 /** The answer to a handed-over connection when the node front door cannot take it. */
-const NOT_IMPLEMENTED = 'HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 
 /** The head of a handed-over request, as bytes node:http parses again. */
 function headBytes(head: HeldHead): Buffer {
@@ -53,7 +49,6 @@ export function createNativeFront(options: ResolvedRouterOptions, dispatcher: Di
   const date = new HttpDate();
   let io: NativeIo & { stopping: boolean; handle: NativeFrontHandle };
   let unknownEventLogged = false;
-  let handoffRefusedLogged = false;
 
   /** As front-door.ts: one request → one Stream for the dispatcher, refused early when it must be. */
   const proxy = (req: NativeRequest, res: NativeResponse): void => {
@@ -92,15 +87,8 @@ export function createNativeFront(options: ResolvedRouterOptions, dispatcher: Di
     const upgrade = conn?.upgrade ?? null;
     const bytes = upgrade === null ? rest : Buffer.concat([headBytes(upgrade), rest]);
     const socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
-    const serve = (nodeDoor as HandoffTarget).serveConnection;
-    if (serve === undefined) {
-      if (!handoffRefusedLogged) dispatcher.log.warn('native front: Upgrade / CONNECT / h2c answered 501 (the node front door has no serveConnection)');
-      handoffRefusedLogged = true;
-      socket.end(NOT_IMPLEMENTED);
-      return;
-    }
     if (bytes.length > 0) socket.unshift(bytes);
-    serve.call(nodeDoor, socket);
+    nodeDoor.serveConnection(socket);
   };
 
   const onEvents = (events: unknown[]): void => {

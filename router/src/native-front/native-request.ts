@@ -4,7 +4,7 @@
  * headers (content-length / transfer-encoding), complete, 'data' / 'end' / 'error', pause/resume.
  */
 import { EventEmitter } from 'node:events';
-import type { NativeConnection } from './native-connection.ts';
+import type { ConnectionPort } from './connection-port.ts';
 
 export class NativeRequest extends EventEmitter {
   readonly httpVersionMajor = 1;
@@ -14,7 +14,7 @@ export class NativeRequest extends EventEmitter {
   private headerObject: Record<string, string> | null = null;
 
   constructor(
-    readonly connection: NativeConnection,
+    readonly connection: ConnectionPort<NativeRequest>,
     readonly method: string,
     readonly url: string,
     readonly httpVersionMinor: number,

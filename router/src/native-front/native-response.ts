@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { WriteFlag } from './native-addon.ts';
-import type { NativeConnection } from './native-connection.ts';
+import type { ConnectionPort } from './connection-port.ts';
 import type { NativeRequest } from './native-request.ts';
 
 /** node's checkIsHttpToken and checkInvalidHeaderChar (lib/_http_common.js). */
@@ -60,7 +60,7 @@ export class NativeResponse extends EventEmitter {
   private closeEmitted = false;
 
   constructor(
-    readonly connection: NativeConnection,
+    readonly connection: ConnectionPort<NativeRequest, NativeResponse>,
     readonly request: NativeRequest,
     keepAlive: boolean,
     private readonly date: HttpDate,
