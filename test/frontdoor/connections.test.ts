@@ -54,6 +54,27 @@ describe('connections before the protocol is known', () => {
   });
 });
 
+describe('a connection that sent nothing when the router closes', () => {
+  const tmp = makeTempDir();
+  after(() => tmp.remove());
+
+  it('is closed by router.close(), which does not wait for the header timeout', async () => {
+    // A header timeout far beyond the wait below: before the fix close() waited for it.
+    const router = await startRouter({ httpHost: '127.0.0.1', httpPort: 0, bind: tmp.ipc('s.sock'), logger: pino({ level: 'silent' }), drainTimeoutMs: 1000, headerTimeoutMs: 600_000 });
+    const { hostname, port } = new URL(router.httpUrl);
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    try {
+      await withTimeout(new Promise<void>((resolve) => socket.once('connect', () => resolve())), 5000, 'connect');
+      await withTimeout(router.close(), 10_000, 'router.close() with a silent connection open');
+      await withTimeout(closed, 5000, 'the silent connection to be closed by the router');
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
 describe('HTTP/1.1 after the sniff', () => {
   let front: FrontServer;
   let port = 0;

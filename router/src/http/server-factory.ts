@@ -126,16 +126,42 @@ function sessionSet(config: FrontServerConfig): SessionSet {
 /**
  * Takes `server`'s own 'connection' listeners out and passes every new connection to `decide`
  * first, with `serve` to hand it to those listeners (documented: a server serves a connection from
- * its 'connection' listener). Returns `serve`.
+ * its 'connection' listener). A connection `decide` has not passed on yet (a client that connected
+ * and sent nothing) is in no server's connection list, so closeAll would miss it and close() would
+ * wait for its sniff timeout: `destroyUndecided` ends those.
  */
-function interceptConnections(server: EventEmitter, decide: (socket: Socket, serve: (socket: Socket) => void) => void): (socket: Socket) => void {
+function interceptConnections(
+  server: EventEmitter,
+  decide: (socket: Socket, serve: (socket: Socket) => void, handedElsewhere: (socket: Socket) => void) => void,
+): { serve: (socket: Socket) => void; destroyUndecided(): void } {
   const own = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
+  const undecided = new Set<Socket>();
   const serve = (socket: Socket): void => {
     for (const listener of own) listener.call(server, socket);
   };
-  server.on('connection', (socket: Socket) => decide(socket, serve));
-  return serve;
+  const settle = (socket: Socket): void => {
+    undecided.delete(socket);
+  };
+  server.on('connection', (socket: Socket) => {
+    undecided.add(socket);
+    socket.once('close', () => settle(socket));
+    decide(
+      socket,
+      (decided) => {
+        settle(decided);
+        serve(decided);
+      },
+      settle,
+    );
+  });
+  return {
+    serve,
+    destroyUndecided(): void {
+      for (const socket of undecided) socket.destroy();
+      undecided.clear();
+    },
+  };
 }
 
 function createCleartext(config: FrontServerConfig, listener: RequestListener): FrontServer {
@@ -157,12 +183,13 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
 
   // node:http's own connection handler runs once the sniff decided HTTP/1.1.
   const sniffTimeoutMs = slowClientTimeouts(config).headersTimeout;
-  const serveH1 = interceptConnections(h1, (socket, serve) => {
+  const intercepted = interceptConnections(h1, (socket, serve, handedElsewhere) => {
     sniffProtocol(socket, sniffTimeoutMs, (protocol) => {
       if (protocol === 'h2c') {
         // As on node's own http2 server: a client's FIN ends the connection (node:http's server,
         // which accepted it, allows half-open sockets and handles that itself for HTTP/1.1).
         socket.allowHalfOpen = false;
+        handedElsewhere(socket); // its session is tracked (and destroyed by closeAll) from here on
         h2c.emit('connection', socket);
       } else {
         serve(socket);
@@ -179,10 +206,11 @@ function createCleartext(config: FrontServerConfig, listener: RequestListener): 
       sessions.goaway();
     },
     closeAll(): void {
+      intercepted.destroyUndecided();
       h1.closeAllConnections();
       sessions.destroyAll();
     },
-    serveHttp1: serveH1,
+    serveHttp1: intercepted.serve,
   };
 }
 
@@ -209,10 +237,14 @@ function createTls(config: FrontServerConfig, listener: RequestListener): FrontS
   // Plain HTTP on the TLS port gets nginx's 400 instead of a TLS alert: the first byte of the
   // connection tells (tls.Server's own 'connection' listener starts the handshake after it).
   const sniffTimeoutMs = slowClientTimeouts(config).headersTimeout;
-  interceptConnections(server, (socket, serve) => {
+  const intercepted = interceptConnections(server, (socket, serve, handedElsewhere) => {
     sniffTls(socket, sniffTimeoutMs, (transport) => {
-      if (transport === 'plain') refusePlainHttp(socket);
-      else serve(socket);
+      if (transport === 'plain') {
+        handedElsewhere(socket); // answered 400 and closed by refusePlainHttp
+        refusePlainHttp(socket);
+      } else {
+        serve(socket);
+      }
     });
   });
   // node:http's closeAllConnections works on the HTTP/1.1 connections this server tracks.
@@ -229,6 +261,7 @@ function createTls(config: FrontServerConfig, listener: RequestListener): FrontS
       sessions.goaway();
     },
     closeAll(): void {
+      intercepted.destroyUndecided();
       closeAllH1();
       sessions.destroyAll();
     },
